@@ -1,0 +1,160 @@
+"""The per-worker read cache: encoded article responses by id, kept fresh from the change log."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.models import Change
+
+log = logging.getLogger("byline.cache")
+
+RawHeaders = list[tuple[bytes, bytes]]
+GAP_GRACE_SECONDS = 10.0  # a missing seq older than this was a rolled-back insert
+EVICTION_MEMORY = 10_000
+MAX_GAPS = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class CachedResponse:
+    """A ready-to-send public detail response for one revision of one article."""
+
+    article_id: str
+    slug: str
+    revision: int
+    etag: str
+    last_modified_epoch: float
+    body: bytes
+    headers: RawHeaders  # sent with 200
+    headers_304: RawHeaders  # sent with 304
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + 512
+
+
+class ReadCache:
+    """An LRU of responses, bounded in bytes, that forgets an article when the log says it changed.
+
+    A response is only stored if its article was not evicted after the moment its load
+    began (`epoch`, read before the database read), so a slow request can never put back
+    a revision that a concurrent write already replaced.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.watermark = 0  # highest change-log seq applied
+        self.epoch = 0  # counts evictions
+        self._entries: OrderedDict[str, CachedResponse] = OrderedDict()
+        self._slugs: dict[str, str] = {}
+        self._bytes = 0
+        self._evicted_at: OrderedDict[str, int] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def lookup(self, key: str) -> CachedResponse | None:
+        entry = self._entries.get(key) or self._entries.get(self._slugs.get(key, ""))
+        if entry is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._entries.move_to_end(entry.article_id)
+        return entry
+
+    def store(self, entry: CachedResponse, loaded_at: int) -> bool:
+        if self._evicted_at.get(entry.article_id, -1) > loaded_at or entry.size > self.max_bytes:
+            return False
+        self._drop(entry.article_id)
+        self._entries[entry.article_id] = entry
+        self._slugs[entry.slug] = entry.article_id
+        self._bytes += entry.size
+        while self._bytes > self.max_bytes:
+            self._drop(next(iter(self._entries)))
+        return True
+
+    def evict(self, article_id: str) -> None:
+        self._drop(article_id)
+        self.epoch += 1
+        self._evicted_at[article_id] = self.epoch
+        self._evicted_at.move_to_end(article_id)
+        if len(self._evicted_at) > EVICTION_MEMORY:
+            self._evicted_at.popitem(last=False)
+
+    def _drop(self, article_id: str) -> None:
+        old = self._entries.pop(article_id, None)
+        if old is not None:
+            self._bytes -= old.size
+            if self._slugs.get(old.slug) == article_id:
+                del self._slugs[old.slug]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class ChangeFollower:
+    """Reads new change-log rows and evicts the articles they name.
+
+    Sequence numbers can commit out of order on PostgreSQL, so a missing seq below the
+    highest seen is re-checked on later polls until it appears or is old enough to be a
+    rolled-back insert.
+    """
+
+    def __init__(self, cache: ReadCache, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.cache = cache
+        self.sessions = sessions
+        self.gaps: dict[int, float] = {}
+
+    async def start(self) -> None:
+        async with self.sessions() as session:
+            self.cache.watermark = await session.scalar(select(func.max(Change.seq))) or 0
+
+    async def poll(self) -> int:
+        """Apply every change committed since the last poll; returns how many were new."""
+        floor = min(self.gaps, default=self.cache.watermark + 1) - 1
+        async with self.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Change.seq, Change.article_id)
+                    .where(Change.seq > floor)
+                    .order_by(Change.seq)
+                )
+            ).all()
+        fresh = [
+            (seq, article_id)
+            for seq, article_id in rows
+            if seq > self.cache.watermark or seq in self.gaps
+        ]
+        for seq, article_id in fresh:
+            self.gaps.pop(seq, None)
+            self.cache.evict(article_id)
+        self._note_gaps([seq for seq, _ in rows])
+        return len(fresh)
+
+    def _note_gaps(self, seen: list[int]) -> None:
+        now = time.monotonic()
+        top = max(seen, default=self.cache.watermark)
+        known = set(seen)
+        # A jump larger than MAX_GAPS is a sequence reset or restore, not a race.
+        start = max(self.cache.watermark + 1, top - MAX_GAPS)
+        for missing in range(start, top):
+            if missing not in known:
+                self.gaps.setdefault(missing, now)
+        self.cache.watermark = max(self.cache.watermark, top)
+        for seq, noticed in list(self.gaps.items()):
+            if now - noticed > GAP_GRACE_SECONDS:
+                del self.gaps[seq]
+
+    async def run(self, interval: float) -> None:
+        await self.start()
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.poll()
+            except Exception:  # the database may be briefly away; keep following
+                log.warning("change-log poll failed; retrying", exc_info=True)

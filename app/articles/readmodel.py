@@ -1,0 +1,241 @@
+"""The one read model of an article, loaded once and turned into every output face."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.models import Article, ArticleAuthor, ArticleStatus, ArticleTag
+
+
+@dataclass(frozen=True, slots=True)
+class RefView:
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SectionView:
+    heading: str | None
+    paragraphs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionView:
+    published_at: dt.datetime
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleView:
+    """Everything about one revision of an article; immutable, so it can be cached."""
+
+    id: str
+    slug: str
+    headline: str
+    dek: str | None
+    category: RefView
+    authors: tuple[RefView, ...]
+    status: str
+    published_at: dt.datetime | None  # in the offset the article was filed with
+    updated_at: dt.datetime
+    created_at: dt.datetime
+    embargo_until: dt.datetime | None
+    language: str
+    takeaways: tuple[str, ...]
+    sections: tuple[SectionView, ...]
+    tags: tuple[RefView, ...]
+    word_count: int
+    reading_time_minutes: int
+    revision: int
+    corrections: tuple[CorrectionView, ...]
+    copyright_holder: str
+    usage_terms: str
+    syndication: bool
+    retracted_at: dt.datetime | None
+    deleted_at: dt.datetime | None
+    tombstone_reason: str | None
+
+    def is_public(self, now: dt.datetime) -> bool:
+        """Published, or scheduled with its embargo already lifted."""
+        if self.status not in (ArticleStatus.PUBLISHED, ArticleStatus.SCHEDULED):
+            return False
+        return self.published_at is not None and self.published_at <= now
+
+    @property
+    def is_tombstone(self) -> bool:
+        return self.status in (ArticleStatus.RETRACTED, ArticleStatus.DELETED)
+
+
+def filed_time(instant: dt.datetime | None, offset_minutes: int | None) -> dt.datetime | None:
+    """Give an instant back in the UTC offset it was filed with."""
+    if instant is None:
+        return None
+    zone = dt.timezone(dt.timedelta(minutes=offset_minutes or 0))
+    return instant.astimezone(zone)
+
+
+def view_of(article: Article) -> ArticleView:
+    """Build the read model from an article whose parts are loaded."""
+    return ArticleView(
+        id=article.id,
+        slug=article.slug,
+        headline=article.headline,
+        dek=article.dek,
+        category=RefView(article.category.slug, article.category.name),
+        authors=tuple(RefView(link.author.slug, link.author.name) for link in article.authors),
+        status=article.status,
+        published_at=filed_time(article.published_at, article.published_offset),
+        updated_at=article.updated_at,
+        created_at=article.created_at,
+        embargo_until=filed_time(article.embargo_until, article.published_offset),
+        language=article.language,
+        takeaways=tuple(t.text for t in article.takeaways),
+        sections=tuple(SectionView(s.heading, tuple(s.paragraphs)) for s in article.sections),
+        tags=tuple(RefView(link.tag.slug, link.tag.name) for link in article.tags),
+        word_count=article.word_count,
+        reading_time_minutes=article.reading_time_minutes,
+        revision=article.revision,
+        corrections=tuple(CorrectionView(c.published_at, c.text) for c in article.corrections),
+        copyright_holder=article.copyright_holder,
+        usage_terms=article.usage_terms,
+        syndication=article.syndication,
+        retracted_at=article.retracted_at,
+        deleted_at=article.deleted_at,
+        tombstone_reason=article.tombstone_reason,
+    )
+
+
+LOAD_PARTS = (
+    selectinload(Article.category),
+    selectinload(Article.authors).selectinload(ArticleAuthor.author),
+    selectinload(Article.tags).selectinload(ArticleTag.tag),
+    selectinload(Article.sections),
+    selectinload(Article.takeaways),
+    selectinload(Article.corrections),
+)
+
+
+async def load_views(session: AsyncSession, ids: Sequence[str]) -> dict[str, ArticleView]:
+    """Load the read models of many articles in a fixed number of queries."""
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Article).where(Article.id.in_(ids)).options(*LOAD_PARTS))
+    return {article.id: view_of(article) for article in rows}
+
+
+# ---- faces: pure functions from the read model to plain data
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    text = value.isoformat()
+    # Server-made times are UTC and written with Z; filed times keep their offset.
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _ref(ref: RefView) -> dict[str, str]:
+    return {"slug": ref.slug, "name": ref.name}
+
+
+def links_of(view: ArticleView, base_url: str) -> dict[str, str]:
+    api = f"{base_url}/v1/articles/{view.id}"
+    return {"self": api, "ninjs": f"{api}/ninjs", "jsonld": f"{api}/jsonld"}
+
+
+def canonical_url(view: ArticleView, base_url: str) -> str:
+    return f"{base_url}/articles/{view.slug}"
+
+
+def public_status(view: ArticleView, now: dt.datetime) -> str:
+    return ArticleStatus.PUBLISHED.value if view.is_public(now) else view.status
+
+
+def full_face(view: ArticleView, base_url: str, now: dt.datetime) -> dict[str, Any]:
+    """The v1 full representation (API.md section 2)."""
+    return {
+        "id": view.id,
+        "slug": view.slug,
+        "url": canonical_url(view, base_url),
+        "headline": view.headline,
+        "dek": view.dek,
+        "category": _ref(view.category),
+        "authors": [_ref(a) for a in view.authors],
+        "status": public_status(view, now),
+        "published_at": _iso(view.published_at),
+        "updated_at": _iso(view.updated_at),
+        "embargo_until": _iso(view.embargo_until),
+        "language": view.language,
+        "takeaways": list(view.takeaways),
+        "sections": [
+            {"heading": s.heading, "paragraphs": list(s.paragraphs)} for s in view.sections
+        ],
+        "tags": [_ref(t) for t in view.tags],
+        "word_count": view.word_count,
+        "reading_time_minutes": view.reading_time_minutes,
+        "revision": view.revision,
+        "corrections": [
+            {"published_at": _iso(c.published_at), "text": c.text} for c in view.corrections
+        ],
+        "rights": {
+            "copyright_holder": view.copyright_holder,
+            "usage_terms": view.usage_terms,
+            "syndication": view.syndication,
+        },
+        "links": links_of(view, base_url),
+    }
+
+
+SUMMARY_FIELDS = (
+    "id", "slug", "url", "headline", "dek", "category", "authors",
+    "published_at", "updated_at", "takeaways", "word_count", "links",
+)  # fmt: skip
+FULL_FIELDS = (
+    "id", "slug", "url", "headline", "dek", "category", "authors", "status", "published_at",
+    "updated_at", "embargo_until", "language", "takeaways", "sections", "tags", "word_count",
+    "reading_time_minutes", "revision", "corrections", "rights", "links",
+)  # fmt: skip
+
+
+def summary_face(view: ArticleView, base_url: str) -> dict[str, Any]:
+    """The v1 summary used in lists."""
+    return {
+        "id": view.id,
+        "slug": view.slug,
+        "url": canonical_url(view, base_url),
+        "headline": view.headline,
+        "dek": view.dek,
+        "category": _ref(view.category),
+        "authors": [_ref(a) for a in view.authors],
+        "published_at": _iso(view.published_at),
+        "updated_at": _iso(view.updated_at),
+        "takeaways": list(view.takeaways),
+        "word_count": view.word_count,
+        "links": links_of(view, base_url),
+    }
+
+
+def tombstone_face(view: ArticleView) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": view.id, "slug": view.slug, "status": view.status}
+    if view.status == ArticleStatus.DELETED:
+        body["deleted_at"] = _iso(view.deleted_at)
+    else:
+        body["retracted_at"] = _iso(view.retracted_at)
+    body["reason"] = view.tombstone_reason
+    return body
+
+
+def snapshot_face(view: ArticleView) -> dict[str, Any]:
+    """What a revision stores: the article exactly as it was, independent of configuration."""
+    face = full_face(view, "", view.updated_at)
+    face["status"] = view.status
+    for derived in ("url", "links"):
+        face.pop(derived)
+    return face

@@ -1,0 +1,380 @@
+"""The v1 read API for articles, categories, authors and tags."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from app.articles import service
+from app.articles.cache import CachedResponse, ReadCache
+from app.articles.readmodel import (
+    FULL_FIELDS,
+    SUMMARY_FIELDS,
+    ArticleView,
+    full_face,
+    summary_face,
+    tombstone_face,
+)
+from app.articles.schemas import (
+    ArticleList,
+    ArticleRead,
+    AuthorList,
+    AuthorRead,
+    CategoryList,
+    CategoryRead,
+    RelatedList,
+    TagList,
+    Tombstone,
+)
+from app.core.config import Settings
+from app.core.deps import AppSettings, Now, Session
+from app.core.errors import NotFound, invalid_param
+from app.core.http import (
+    decode_cursor,
+    encode_cursor,
+    etag_for,
+    http_date,
+    is_not_modified,
+    json_bytes,
+    public_cache_control,
+)
+
+router = APIRouter(tags=["articles"])
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+LIST_FIELDS = (*SUMMARY_FIELDS, "highlight")
+
+SortParam = Literal["-published_at", "published_at", "-updated_at", "updated_at", "relevance"]
+Repeatable = Annotated[list[str] | None, Query()]
+
+
+def _split(values: list[str]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _fields(raw: str | None, allowed: tuple[str, ...]) -> list[str] | None:
+    if raw is None:
+        return None
+    names = _split([raw])
+    unknown = [name for name in names if name not in allowed]
+    if unknown:
+        raise invalid_param(
+            "fields", f"unknown field(s) {', '.join(unknown)}; known: {', '.join(allowed)}"
+        )
+    return ["id", *[n for n in names if n != "id"]]
+
+
+def _narrow(face: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
+    return face if fields is None else {name: face[name] for name in fields if name in face}
+
+
+def _when(raw: str | None, name: str) -> dt.datetime | None:
+    """An RFC 3339 time or a plain date (midnight UTC); a naive time is taken as UTC."""
+    if raw is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw.strip().replace("z", "Z"))
+    except ValueError:
+        raise invalid_param(name, "must be an RFC 3339 date-time or a YYYY-MM-DD date") from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _respond(
+    request: Request, body: bytes, *, etag: str, last_modified: dt.datetime | None,
+    keys: list[str], settings: Settings, status: int = 200,
+) -> Response:  # fmt: skip
+    headers = {
+        "ETag": etag,
+        "Cache-Control": public_cache_control(settings),
+        "Surrogate-Key": " ".join(dict.fromkeys(keys)),
+    }
+    if last_modified is not None:
+        headers["Last-Modified"] = http_date(last_modified)
+    stamp = last_modified.timestamp() if last_modified else None
+    if status == 200 and is_not_modified(
+        request.headers.get("if-none-match"), request.headers.get("if-modified-since"), etag, stamp
+    ):
+        return Response(status_code=304, headers=headers)
+    return Response(body, status, headers=headers, media_type="application/json")
+
+
+def _surrogate_keys(views: list[ArticleView]) -> list[str]:
+    return [key for view in views for key in (view.id, view.category.slug)]
+
+
+def _cache_entry(view: ArticleView, response: Response) -> CachedResponse:
+    headers = [(k, v) for k, v in response.raw_headers]
+    not_modified = [(k, v) for k, v in headers if k not in (b"content-length", b"content-type")]
+    return CachedResponse(
+        article_id=view.id, slug=view.slug, revision=view.revision, etag=response.headers["etag"],
+        last_modified_epoch=view.updated_at.timestamp(), body=bytes(response.body),
+        headers=headers, headers_304=not_modified,
+    )  # fmt: skip
+
+
+@router.get(
+    "/articles",
+    operation_id="listArticles",
+    response_model=ArticleList,
+    responses={422: PROBLEM},
+)
+async def list_articles(
+    request: Request,
+    session: Session,
+    settings: AppSettings,
+    now: Now,
+    category: Repeatable = None,
+    author: Repeatable = None,
+    tag: Repeatable = None,
+    q: Annotated[str | None, Query(max_length=500)] = None,
+    published_after: str | None = None,
+    published_before: str | None = None,
+    updated_since: str | None = None,
+    sort: SortParam | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    fields: str | None = None,
+    facets: str | None = None,
+    include_total: bool = False,
+) -> Response:
+    """Published articles, newest first: filter, search, facet and page by cursor."""
+    query = _list_query(
+        settings,
+        category,
+        author,
+        tag,
+        q,
+        published_after,
+        published_before,
+        updated_since,
+        sort,
+        limit,
+        cursor,
+        facets,
+        include_total,
+    )
+    wanted = _fields(fields, LIST_FIELDS)
+    page = await service.list_articles(session, query, now, request.app.state.search)
+    envelope = _list_body(request, settings, query, page, wanted)
+    body = json_bytes(envelope)
+    last = max((v.updated_at for v in page.views), default=None)
+    response = _respond(
+        request,
+        body,
+        etag=etag_for(body),
+        last_modified=last,
+        keys=["articles", *_surrogate_keys(page.views)],
+        settings=settings,
+    )
+    if envelope["links"]["next"]:
+        response.headers["Link"] = f'<{envelope["links"]["next"]}>; rel="next"'
+    return response
+
+
+def _list_query(
+    settings: Settings, category: list[str] | None, author: list[str] | None, tag: list[str] | None, q: str | None,
+    published_after: str | None, published_before: str | None, updated_since: str | None,
+    sort: str | None, limit: int, cursor: str | None, facets: str | None, include_total: bool,
+) -> service.ListQuery:  # fmt: skip
+    q = q.strip() if q else None
+    chosen = sort or ("relevance" if q else "-published_at")
+    if chosen == "relevance" and not q:
+        raise invalid_param("sort", "relevance needs a search query q")
+    facet_names = _split([facets]) if facets else []
+    if bad := [name for name in facet_names if name not in service.FACETS]:
+        raise invalid_param(
+            "facets", f"unknown facet(s) {', '.join(bad)}; known: category, author, tag"
+        )
+    return service.ListQuery(
+        categories=_split(category or []), authors=_split(author or []), tags=_split(tag or []), q=q,
+        published_after=_when(published_after, "published_after"),
+        published_before=_when(published_before, "published_before"),
+        updated_since=_when(updated_since, "updated_since"), sort=chosen, limit=limit,
+        after=decode_cursor(settings.cursor_secret, chosen, cursor) if cursor else None,
+        facets=list(dict.fromkeys(facet_names)), include_total=include_total,
+    )  # fmt: skip
+
+
+def _list_body(
+    request: Request,
+    settings: Settings,
+    query: service.ListQuery,
+    page: service.ListPage,
+    fields: list[str] | None,
+) -> dict[str, Any]:
+    data = []
+    for view in page.views:
+        face = summary_face(view, settings.public_base_url)
+        if view.id in page.highlights:
+            face["highlight"] = page.highlights[view.id]
+        data.append(_narrow(face, fields))
+    next_cursor = (
+        encode_cursor(settings.cursor_secret, query.sort, page.next_key) if page.next_key else None
+    )
+    meta: dict[str, Any] = {"limit": query.limit, "next_cursor": next_cursor}
+    if page.total is not None:
+        meta["total"] = page.total
+    if page.facets is not None:
+        meta["facets"] = page.facets
+    here = f"{settings.public_base_url}{request.url.path}"
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+    self_link = _with_query(here, list(request.query_params.multi_items()))
+    next_link = _with_query(here, [*params, ("cursor", next_cursor)]) if next_cursor else None
+    return {"data": data, "meta": meta, "links": {"self": self_link, "next": next_link}}
+
+
+def _with_query(base: str, params: list[tuple[str, str]]) -> str:
+    return f"{base}?{urlencode(params)}" if params else base
+
+
+ArticleResponses: dict[int | str, dict[str, Any]] = {
+    200: {"model": ArticleRead},
+    404: PROBLEM,
+    410: {"model": Tombstone, "description": "Retracted or deleted: the tombstone"},
+    422: PROBLEM,
+}
+
+
+@router.get(
+    "/articles/{key}", operation_id="getArticle", response_model=None, responses=ArticleResponses
+)
+async def get_article(
+    key: str,
+    request: Request,
+    session: Session,
+    settings: AppSettings,
+    now: Now,
+    fields: str | None = None,
+) -> Response:
+    """One article by id or slug; 410 with the tombstone if it was retracted or deleted."""
+    wanted = _fields(fields, FULL_FIELDS)
+    cache: ReadCache = request.app.state.read_cache
+    loaded_at = cache.epoch
+    view = await service.get(session, key, now)
+    if view.is_tombstone:
+        body = json_bytes(tombstone_face(view))
+        return _respond(
+            request,
+            body,
+            etag=etag_for(body),
+            last_modified=view.updated_at,
+            keys=[view.id, view.category.slug],
+            settings=settings,
+            status=410,
+        )
+    body = json_bytes(_narrow(full_face(view, settings.public_base_url, now), wanted))
+    etag = f'"{view.id}.{view.revision}"' if wanted is None else etag_for(body)
+    response = _respond(
+        request,
+        body,
+        etag=etag,
+        last_modified=view.updated_at,
+        keys=[view.id, view.category.slug],
+        settings=settings,
+    )
+    if wanted is None and response.status_code == 200 and "authorization" not in request.headers:
+        cache.store(_cache_entry(view, response), loaded_at)
+    return response
+
+
+@router.get(
+    "/articles/{key}/related",
+    operation_id="listRelatedArticles",
+    response_model=RelatedList,
+    responses={404: PROBLEM, 410: PROBLEM, 422: PROBLEM},
+)
+async def related_articles(
+    key: str, request: Request, session: Session, settings: AppSettings, now: Now,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> Response:  # fmt: skip
+    """Up to `limit` published articles sharing tags or the category, best first."""
+    view = await service.get(session, key, now)
+    if view.is_tombstone:
+        raise NotFound(f"Article {view.id} was {view.status}; it has no related articles.")
+    views = await service.related(session, view, limit, now)
+    body = json_bytes({"data": [summary_face(v, settings.public_base_url) for v in views]})
+    last = max((v.updated_at for v in views), default=view.updated_at)
+    return _respond(
+        request,
+        body,
+        etag=etag_for(body),
+        last_modified=last,
+        keys=[view.id, *_surrogate_keys(views)],
+        settings=settings,
+    )
+
+
+def _terms_response(request: Request, settings: Settings, data: Any, keys: list[str]) -> Response:
+    body = json_bytes(data)
+    return _respond(
+        request, body, etag=etag_for(body), last_modified=None, keys=keys, settings=settings
+    )
+
+
+def _term(term: service.TermCount, with_bio: bool = False) -> dict[str, Any]:
+    item: dict[str, Any] = {"slug": term.slug, "name": term.name}
+    if with_bio:
+        item["bio"] = term.bio
+    item["article_count"] = term.article_count
+    return item
+
+
+@router.get("/categories", operation_id="listCategories", response_model=CategoryList)
+async def list_categories(
+    request: Request, session: Session, settings: AppSettings, now: Now
+) -> Response:
+    """Every category with its number of published articles."""
+    terms = await service.categories(session, now)
+    return _terms_response(request, settings, {"data": [_term(t) for t in terms]}, ["categories"])
+
+
+@router.get(
+    "/categories/{slug}",
+    operation_id="getCategory",
+    response_model=CategoryRead,
+    responses={404: PROBLEM},
+)
+async def get_category(
+    slug: str, request: Request, session: Session, settings: AppSettings, now: Now
+) -> Response:
+    """One category with its number of published articles."""
+    terms = await service.categories(session, now, slug=slug)
+    if not terms:
+        raise NotFound(f"No category with slug {slug!r}.")
+    return _terms_response(request, settings, _term(terms[0]), ["categories", slug])
+
+
+@router.get("/authors", operation_id="listAuthors", response_model=AuthorList)
+async def list_authors(
+    request: Request, session: Session, settings: AppSettings, now: Now
+) -> Response:
+    """Every author with their number of published articles."""
+    terms = await service.authors(session, now)
+    return _terms_response(
+        request, settings, {"data": [_term(t, True) for t in terms]}, ["authors"]
+    )
+
+
+@router.get(
+    "/authors/{slug}", operation_id="getAuthor", response_model=AuthorRead, responses={404: PROBLEM}
+)
+async def get_author(
+    slug: str, request: Request, session: Session, settings: AppSettings, now: Now
+) -> Response:
+    """One author with their number of published articles."""
+    terms = await service.authors(session, now, slug=slug)
+    if not terms:
+        raise NotFound(f"No author with slug {slug!r}.")
+    return _terms_response(request, settings, _term(terms[0], True), ["authors", slug])
+
+
+@router.get("/tags", operation_id="listTags", response_model=TagList)
+async def list_tags(
+    request: Request, session: Session, settings: AppSettings, now: Now
+) -> Response:
+    """Every tag with its number of published articles."""
+    terms = await service.tags(session, now)
+    return _terms_response(request, settings, {"data": [_term(t) for t in terms]}, ["tags"])

@@ -1,0 +1,226 @@
+"""Pydantic schemas of the article API: what comes in, and the documented shapes going out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+MAX_HEADLINE = 300
+MAX_TAKEAWAYS = 20
+MAX_SECTIONS = 200
+MAX_PARAGRAPHS = 500
+MAX_TEXT = 20_000
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Slug = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+    ),
+]
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("must carry a UTC offset (RFC 3339)")
+    return value
+
+
+AwareDatetime = Annotated[dt.datetime, AfterValidator(_aware)]
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class InputSchema(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NamedRef(InputSchema):
+    """A category, author or tag given as an object; the slug is derived from the name if absent."""
+
+    slug: Slug | None = None
+    name: ShortText
+
+
+RefInput = ShortText | NamedRef
+
+
+class SectionInput(InputSchema):
+    heading: Text | None = None
+    paragraphs: Annotated[list[Text], Field(min_length=1, max_length=MAX_PARAGRAPHS)]
+
+
+class RightsInput(InputSchema):
+    copyright_holder: ShortText | None = None
+    usage_terms: Text | None = None
+    syndication: bool = True
+
+
+class ArticleCreate(InputSchema):
+    """An article as a client or an importer gives it."""
+
+    slug: Slug | None = None
+    headline: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_HEADLINE)
+    ]
+    dek: Text | None = None
+    category: RefInput
+    authors: Annotated[list[RefInput], Field(max_length=50)] = []
+    published_at: AwareDatetime | None = None
+    language: (
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")] | None
+    ) = None
+    takeaways: Annotated[list[Text], Field(max_length=MAX_TAKEAWAYS)] = []
+    sections: Annotated[list[SectionInput], Field(max_length=MAX_SECTIONS)] = []
+    tags: Annotated[list[RefInput], Field(max_length=100)] = []
+    rights: RightsInput | None = None
+    status: Literal["draft", "published"] | None = None
+
+
+# ---- output shapes (documented in OpenAPI; the bytes are built by app/articles/faces.py)
+
+
+class RefRead(Schema):
+    slug: str
+    name: str
+
+
+class SectionRead(Schema):
+    heading: str | None
+    paragraphs: list[str]
+
+
+class CorrectionRead(Schema):
+    published_at: dt.datetime
+    text: str
+
+
+class RightsRead(Schema):
+    copyright_holder: str
+    usage_terms: str
+    syndication: bool
+
+
+class ArticleLinks(Schema):
+    self: str
+    ninjs: str
+    jsonld: str
+
+
+class ArticleRead(Schema):
+    """The full representation of an article."""
+
+    id: str
+    slug: str
+    url: str
+    headline: str
+    dek: str | None
+    category: RefRead
+    authors: list[RefRead]
+    status: Literal["draft", "scheduled", "published", "retracted"]
+    published_at: dt.datetime | None
+    updated_at: dt.datetime
+    embargo_until: dt.datetime | None
+    language: str
+    takeaways: list[str]
+    sections: list[SectionRead]
+    tags: list[RefRead]
+    word_count: int
+    reading_time_minutes: int
+    revision: int
+    corrections: list[CorrectionRead]
+    rights: RightsRead
+    links: ArticleLinks
+
+
+class ArticleSummary(Schema):
+    """An article in a list; `highlight` is present on full-text hits."""
+
+    id: str
+    slug: str
+    url: str
+    headline: str
+    dek: str | None
+    category: RefRead
+    authors: list[RefRead]
+    published_at: dt.datetime | None
+    updated_at: dt.datetime
+    takeaways: list[str]
+    word_count: int
+    links: ArticleLinks
+    highlight: str | None = None
+
+
+class FacetCount(Schema):
+    slug: str
+    name: str
+    count: int
+
+
+class ListMeta(Schema):
+    limit: int
+    next_cursor: str | None
+    total: int | None = None
+    facets: dict[str, list[FacetCount]] | None = None
+
+
+class ListLinks(Schema):
+    self: str
+    next: str | None
+
+
+class ArticleList(Schema):
+    data: list[ArticleSummary]
+    meta: ListMeta
+    links: ListLinks
+
+
+class Tombstone(Schema):
+    """What readers get, with a 410, for a retracted or deleted article."""
+
+    id: str
+    slug: str
+    status: Literal["retracted", "deleted"]
+    retracted_at: dt.datetime | None = None
+    deleted_at: dt.datetime | None = None
+    reason: str | None
+
+
+class CategoryRead(Schema):
+    slug: str
+    name: str
+    article_count: int
+
+
+class AuthorRead(Schema):
+    slug: str
+    name: str
+    bio: str | None
+    article_count: int
+
+
+class TagRead(Schema):
+    slug: str
+    name: str
+    article_count: int
+
+
+class CategoryList(Schema):
+    data: list[CategoryRead]
+
+
+class AuthorList(Schema):
+    data: list[AuthorRead]
+
+
+class TagList(Schema):
+    data: list[TagRead]
+
+
+class RelatedList(Schema):
+    data: list[ArticleSummary]

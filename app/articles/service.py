@@ -1,0 +1,399 @@
+"""Article rules and queries: upsert, get, list with filters/search/facets, related, taxonomies."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, and_, exists, func, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.articles.readmodel import ArticleView, load_views
+from app.articles.schemas import ArticleCreate
+from app.articles.search import SearchIndex, terms_of
+from app.articles.writer import build_view, new_article_id, placement_of, same_content, write_view
+from app.core.config import Settings
+from app.core.db import AnySelect
+from app.core.errors import NotFound
+from app.models import (
+    Article,
+    ArticleAuthor,
+    ArticleStatus,
+    ArticleTag,
+    Author,
+    Category,
+    ChangeEvent,
+    Tag,
+)
+
+VISIBLE_STATUSES = (ArticleStatus.PUBLISHED.value, ArticleStatus.SCHEDULED.value)
+SORTS = ("-published_at", "published_at", "-updated_at", "updated_at", "relevance")
+FACETS = ("category", "author", "tag")
+
+
+def visible(now: dt.datetime) -> ColumnElement[bool]:
+    """Readers see published articles, and scheduled ones once their time has come."""
+    return and_(Article.status.in_(VISIBLE_STATUSES), Article.published_at <= now)
+
+
+# ---- writing
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    view: ArticleView
+    created: bool
+    changed: bool
+
+
+async def upsert(
+    session: AsyncSession,
+    data: ArticleCreate,
+    *,
+    status: str | None,
+    now: dt.datetime,
+    settings: Settings,
+    index: SearchIndex,
+) -> UpsertResult:
+    """Create the article with this slug, or make a new revision of it if its content changed."""
+    placement = placement_of(data, status, now)
+    draft = build_view(
+        data,
+        article_id="",
+        placement=placement,
+        revision=1,
+        created_at=now,
+        now=now,
+        settings=settings,
+    )
+    existing = await session.scalar(select(Article.id).where(Article.slug == draft.slug))
+    if existing is None:
+        view = build_view(
+            data,
+            article_id=new_article_id(),
+            placement=placement,
+            revision=1,
+            created_at=now,
+            now=now,
+            settings=settings,
+        )
+        event = (
+            ChangeEvent.PUBLISHED if view.status == ArticleStatus.PUBLISHED else ChangeEvent.CREATED
+        )
+        await write_view(session, view, is_new=True, event=event, index=index)
+        return UpsertResult(view, created=True, changed=True)
+    old = (await load_views(session, [existing]))[existing]
+    view = build_view(
+        data,
+        article_id=old.id,
+        placement=placement,
+        revision=old.revision + 1,
+        created_at=old.created_at,
+        now=now,
+        settings=settings,
+    )
+    if same_content(old, view):
+        return UpsertResult(old, created=False, changed=False)
+    event = _update_event(old, view)
+    view = _keep_history(old, view)
+    await write_view(session, view, is_new=False, event=event, index=index)
+    return UpsertResult(view, created=False, changed=True)
+
+
+def _update_event(old: ArticleView, new: ArticleView) -> ChangeEvent:
+    if new.status == ArticleStatus.PUBLISHED and old.status != ArticleStatus.PUBLISHED:
+        return ChangeEvent.PUBLISHED
+    return ChangeEvent.UPDATED
+
+
+def _keep_history(old: ArticleView, new: ArticleView) -> ArticleView:
+    """Corrections belong to the article's history, not to the copy being re-imported."""
+    return replace(new, corrections=old.corrections)
+
+
+# ---- reading one
+
+
+async def find_id(session: AsyncSession, key: str) -> str | None:
+    """An article's id from its id or its slug."""
+    found = await session.scalar(select(Article.id).where(Article.id == key))
+    if found is None:
+        found = await session.scalar(select(Article.id).where(Article.slug == key))
+    return found
+
+
+async def get(session: AsyncSession, key: str, now: dt.datetime) -> ArticleView:
+    """What a reader may see of this id or slug: the public article, or its tombstone."""
+    article_id = await find_id(session, key)
+    if article_id is None:
+        raise NotFound(f"No article with id or slug {key!r}.")
+    view = (await load_views(session, [article_id]))[article_id]
+    if not (view.is_tombstone or view.is_public(now)):
+        raise NotFound(f"No article with id or slug {key!r}.")
+    return view
+
+
+# ---- lists
+
+
+@dataclass(slots=True)
+class ListQuery:
+    categories: list[str] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    q: str | None = None
+    published_after: dt.datetime | None = None
+    published_before: dt.datetime | None = None
+    updated_since: dt.datetime | None = None
+    sort: str = "-published_at"
+    limit: int = 20
+    after: list[Any] | None = None  # keyset values decoded from the cursor
+    facets: list[str] = field(default_factory=list)
+    include_total: bool = False
+
+
+@dataclass(slots=True)
+class ListPage:
+    views: list[ArticleView]
+    next_key: list[Any] | None
+    highlights: dict[str, str]
+    total: int | None = None
+    facets: dict[str, list[dict[str, Any]]] | None = None
+
+
+def _filters(query: ListQuery, now: dt.datetime) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = [visible(now)]
+    if query.categories:
+        clauses.append(
+            Article.category_id.in_(select(Category.id).where(Category.slug.in_(query.categories)))
+        )
+    if query.authors:
+        by = select(ArticleAuthor.article_id).join(Author).where(Author.slug.in_(query.authors))
+        clauses.append(exists(by.where(ArticleAuthor.article_id == Article.id)))
+    if query.tags:
+        tagged = select(ArticleTag.article_id).join(Tag).where(Tag.slug.in_(query.tags))
+        clauses.append(exists(tagged.where(ArticleTag.article_id == Article.id)))
+    if query.published_after is not None:
+        clauses.append(Article.published_at > query.published_after)
+    if query.published_before is not None:
+        clauses.append(Article.published_at < query.published_before)
+    if query.updated_since is not None:
+        clauses.append(Article.updated_at >= query.updated_since)
+    return clauses
+
+
+def _keyset(
+    query: ListQuery, score: ColumnElement[float] | None
+) -> tuple[list[Any], ColumnElement[bool] | None]:
+    """ORDER BY columns and the row-value seek condition for the cursor."""
+    if query.sort == "relevance" and score is not None:
+        cols: list[Any] = [score, Article.id]
+        return cols, (tuple_(*cols) > tuple_(*query.after)) if query.after else None
+    column = Article.updated_at if query.sort.endswith("updated_at") else Article.published_at
+    cols = [column, Article.id]
+    if query.after is None:
+        seek = None
+    else:
+        value = dt.datetime.fromisoformat(query.after[0])
+        position = tuple_(*cols)
+        seek = (
+            position < tuple_(value, query.after[1])
+            if query.sort.startswith("-")
+            else position > tuple_(value, query.after[1])
+        )
+    if query.sort.startswith("-"):
+        cols = [c.desc() for c in cols]
+    return cols, seek
+
+
+def _key_of(view: ArticleView, sort: str, score: float | None) -> list[Any]:
+    if sort == "relevance":
+        return [score, view.id]
+    moment = view.updated_at if sort.endswith("updated_at") else view.published_at
+    assert moment is not None
+    return [moment.astimezone(dt.UTC).isoformat(), view.id]
+
+
+async def list_articles(
+    session: AsyncSession, query: ListQuery, now: dt.datetime, index: SearchIndex
+) -> ListPage:
+    """One keyset page of visible articles, with optional highlights, total and facets."""
+    terms = terms_of(query.q) if query.q else []
+    if query.q is not None and not terms:
+        return ListPage([], None, {}, 0 if query.include_total else None, _empty_facets(query))
+    base, score = _base_select(query, now, index, terms)
+    order, seek = _keyset(query, score)
+    stmt = (
+        base.with_only_columns(Article.id, *([score] if score is not None else []))
+        .order_by(*order)
+        .limit(query.limit + 1)
+    )
+    if seek is not None:
+        stmt = stmt.where(seek)
+    rows = (await session.execute(stmt)).all()
+    page_rows = rows[: query.limit]
+    ids = [row[0] for row in page_rows]
+    views_by_id = await load_views(session, ids)
+    views = [views_by_id[i] for i in ids]
+    next_key = None
+    if len(rows) > query.limit and views:
+        next_key = _key_of(views[-1], query.sort, page_rows[-1][1] if score is not None else None)
+    highlights = await index.highlights(session, terms, ids) if terms else {}
+    page = ListPage(views, next_key, highlights)
+    if query.include_total:
+        page.total = await session.scalar(
+            select(func.count()).select_from(base.with_only_columns(Article.id).subquery())
+        )
+    if query.facets:
+        page.facets = await _facets(session, base, query.facets)
+    return page
+
+
+def _base_select(
+    query: ListQuery, now: dt.datetime, index: SearchIndex, terms: list[str]
+) -> tuple[AnySelect, ColumnElement[float] | None]:
+    stmt = select(Article.id).where(*_filters(query, now))
+    if not terms:
+        return stmt, None
+    hits = index.matches(terms).subquery("hits")
+    stmt = stmt.join(hits, hits.c.article_id == Article.id)
+    return stmt, hits.c.score
+
+
+def _empty_facets(query: ListQuery) -> dict[str, list[dict[str, Any]]] | None:
+    return {name: [] for name in query.facets} if query.facets else None
+
+
+async def _facets(
+    session: AsyncSession, base: AnySelect, names: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Counts over the whole filtered set, largest first."""
+    matching = base.with_only_columns(Article.id).subquery("matching")
+    result: dict[str, list[dict[str, Any]]] = {}
+    for name in names:
+        stmt = _facet_select(name, matching)
+        rows = await session.execute(stmt)
+        result[name] = [
+            {"slug": slug, "name": label, "count": count} for slug, label, count in rows
+        ]
+    return result
+
+
+def _facet_select(name: str, matching: Any) -> AnySelect:
+    if name == "category":
+        model: Any = Category
+        joined = (
+            select(Category.slug, Category.name, func.count())
+            .select_from(Article)
+            .join(Category)
+            .join(matching, matching.c.id == Article.id)
+        )
+    elif name == "author":
+        model = Author
+        joined = (
+            select(Author.slug, Author.name, func.count())
+            .select_from(ArticleAuthor)
+            .join(Author)
+            .join(matching, matching.c.id == ArticleAuthor.article_id)
+        )
+    else:
+        model = Tag
+        joined = (
+            select(Tag.slug, Tag.name, func.count())
+            .select_from(ArticleTag)
+            .join(Tag)
+            .join(matching, matching.c.id == ArticleTag.article_id)
+        )
+    return joined.group_by(model.id, model.slug, model.name).order_by(
+        func.count().desc(), model.slug
+    )
+
+
+# ---- related
+
+
+async def related(
+    session: AsyncSession, view: ArticleView, limit: int, now: dt.datetime
+) -> list[ArticleView]:
+    """Visible articles sharing tags (2 points each) or the category (1 point), best first."""
+    tag_ids = select(ArticleTag.tag_id).where(ArticleTag.article_id == view.id)
+    shared = (
+        select(ArticleTag.article_id, func.count().label("shared"))
+        .where(ArticleTag.tag_id.in_(tag_ids), ArticleTag.article_id != view.id)
+        .group_by(ArticleTag.article_id)
+        .subquery("shared")
+    )
+    category_id = select(Article.category_id).where(Article.id == view.id).scalar_subquery()
+    score = func.coalesce(shared.c.shared, 0) * 2 + (Article.category_id == category_id).cast(
+        Integer
+    )
+    stmt = (
+        select(Article.id)
+        .outerjoin(shared, shared.c.article_id == Article.id)
+        .where(
+            visible(now),
+            Article.id != view.id,
+            or_(shared.c.article_id.is_not(None), Article.category_id == category_id),
+        )
+        .order_by(score.desc(), Article.published_at.desc(), Article.id.desc())
+        .limit(limit)
+    )
+    ids = list(await session.scalars(stmt))
+    views = await load_views(session, ids)
+    return [views[i] for i in ids]
+
+
+# ---- taxonomies
+
+
+@dataclass(frozen=True, slots=True)
+class TermCount:
+    slug: str
+    name: str
+    article_count: int
+    bio: str | None = None
+
+
+async def categories(
+    session: AsyncSession, now: dt.datetime, slug: str | None = None
+) -> list[TermCount]:
+    count = func.count(Article.id)
+    stmt = (
+        select(Category.slug, Category.name, count)
+        .outerjoin(Article, and_(Article.category_id == Category.id, visible(now)))
+        .group_by(Category.id, Category.slug, Category.name)
+        .order_by(Category.name, Category.slug)
+    )
+    if slug is not None:
+        stmt = stmt.where(Category.slug == slug)
+    return [TermCount(s, n, c) for s, n, c in await session.execute(stmt)]
+
+
+async def authors(
+    session: AsyncSession, now: dt.datetime, slug: str | None = None
+) -> list[TermCount]:
+    count = func.count(Article.id)
+    stmt = (
+        select(Author.slug, Author.name, Author.bio, count)
+        .outerjoin(ArticleAuthor, ArticleAuthor.author_id == Author.id)
+        .outerjoin(Article, and_(Article.id == ArticleAuthor.article_id, visible(now)))
+        .group_by(Author.id, Author.slug, Author.name, Author.bio)
+        .order_by(Author.name, Author.slug)
+    )
+    if slug is not None:
+        stmt = stmt.where(Author.slug == slug)
+    return [TermCount(s, n, c, bio=b) for s, n, b, c in await session.execute(stmt)]
+
+
+async def tags(session: AsyncSession, now: dt.datetime) -> list[TermCount]:
+    count = func.count(Article.id)
+    stmt = (
+        select(Tag.slug, Tag.name, count)
+        .outerjoin(ArticleTag, ArticleTag.tag_id == Tag.id)
+        .outerjoin(Article, and_(Article.id == ArticleTag.article_id, visible(now)))
+        .group_by(Tag.id, Tag.slug, Tag.name)
+        .order_by(Tag.name, Tag.slug)
+    )
+    return [TermCount(s, n, c) for s, n, c in await session.execute(stmt)]

@@ -1,0 +1,283 @@
+"""How an article is written: input -> read model -> rows, in the caller's transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from slugify import slugify
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.articles.readmodel import (
+    ArticleView,
+    RefView,
+    SectionView,
+    snapshot_face,
+)
+from app.articles.schemas import ArticleCreate, NamedRef, RefInput
+from app.articles.search import SearchDocument, SearchIndex
+from app.core.config import Settings
+from app.core.errors import InvalidInput
+from app.models import (
+    Article,
+    ArticleAuthor,
+    ArticleStatus,
+    ArticleTag,
+    Author,
+    Category,
+    Change,
+    ChangeEvent,
+    Revision,
+    Section,
+    Tag,
+    Takeaway,
+)
+
+WORDS_PER_MINUTE = 238  # average silent reading rate for non-fiction (Brysbaert, 2019)
+SLUG_MAX = 120
+CHILD_TABLES: tuple[
+    type[ArticleAuthor] | type[ArticleTag] | type[Section] | type[Takeaway], ...
+] = (
+    ArticleAuthor,
+    ArticleTag,
+    Section,
+    Takeaway,
+)
+
+
+def new_article_id() -> str:
+    return "art_" + secrets.token_hex(8)
+
+
+def make_slug(text: str, field: str) -> str:
+    slug: str = slugify(text, max_length=SLUG_MAX, word_boundary=True)
+    if not slug:
+        raise InvalidInput(
+            f"{field}: cannot make a slug from {text!r}",
+            [{"loc": ["body", field], "msg": "has no letters or digits to make a slug from"}],
+        )
+    return slug
+
+
+def ref_of(value: RefInput, field: str) -> RefView:
+    if isinstance(value, NamedRef):
+        return RefView(value.slug or make_slug(value.name, field), value.name)
+    return RefView(make_slug(value, field), value)
+
+
+def unique_refs(values: Iterable[RefInput], field: str) -> tuple[RefView, ...]:
+    seen: dict[str, RefView] = {}
+    for value in values:
+        ref = ref_of(value, field)
+        seen.setdefault(ref.slug, ref)
+    return tuple(seen.values())
+
+
+def count_words(sections: Sequence[SectionView]) -> int:
+    words = 0
+    for section in sections:
+        words += len((section.heading or "").split())
+        words += sum(len(paragraph.split()) for paragraph in section.paragraphs)
+    return words
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """When and how an article is visible: its status and times."""
+
+    status: str
+    published_at: dt.datetime | None
+    embargo_until: dt.datetime | None
+
+
+def placement_of(data: ArticleCreate, status: str | None, now: dt.datetime) -> Placement:
+    wanted = status or data.status or ArticleStatus.DRAFT.value
+    if wanted != ArticleStatus.PUBLISHED:
+        return Placement(ArticleStatus.DRAFT.value, data.published_at, None)
+    when = data.published_at or now
+    if when > now:  # published for a future time: an embargo until then
+        return Placement(ArticleStatus.SCHEDULED.value, when, when)
+    return Placement(ArticleStatus.PUBLISHED.value, when, None)
+
+
+def build_view(
+    data: ArticleCreate,
+    *,
+    article_id: str,
+    placement: Placement,
+    revision: int,
+    created_at: dt.datetime,
+    now: dt.datetime,
+    settings: Settings,
+) -> ArticleView:
+    """The read model an input describes, before anything is written."""
+    sections = tuple(SectionView(s.heading, tuple(s.paragraphs)) for s in data.sections)
+    words = count_words(sections)
+    rights = data.rights
+    return ArticleView(
+        id=article_id,
+        slug=data.slug or make_slug(data.headline, "headline"),
+        headline=data.headline,
+        dek=data.dek,
+        category=ref_of(data.category, "category"),
+        authors=unique_refs(data.authors, "authors"),
+        status=placement.status,
+        published_at=placement.published_at,
+        updated_at=now,
+        created_at=created_at,
+        embargo_until=placement.embargo_until,
+        language=data.language or settings.default_language,
+        takeaways=tuple(data.takeaways),
+        sections=sections,
+        tags=unique_refs(data.tags, "tags"),
+        word_count=words,
+        reading_time_minutes=max(1, math.ceil(words / WORDS_PER_MINUTE)),
+        revision=revision,
+        corrections=(),
+        copyright_holder=(rights and rights.copyright_holder) or settings.copyright_holder,
+        usage_terms=(rights and rights.usage_terms) or settings.usage_terms,
+        syndication=rights.syndication if rights else True,
+        retracted_at=None,
+        deleted_at=None,
+        tombstone_reason=None,
+    )
+
+
+def same_content(old: ArticleView, new: ArticleView) -> bool:
+    """Whether a rewrite would change nothing a reader can see (so no new revision)."""
+    return (
+        replace(new, updated_at=old.updated_at, revision=old.revision, corrections=old.corrections)
+        == old
+    )
+
+
+def _insert_ignoring_conflicts(dialect: str, model: Any) -> Any:
+    if dialect == "postgresql":
+        return postgresql.insert(model).on_conflict_do_nothing(index_elements=["slug"])
+    return sqlite.insert(model).on_conflict_do_nothing(index_elements=["slug"])
+
+
+async def ensure_refs(
+    session: AsyncSession, model: type[Category] | type[Author] | type[Tag], refs: Sequence[RefView]
+) -> dict[str, int]:
+    """Ids of categories/authors/tags by slug, creating the missing ones (race-safe)."""
+    if not refs:
+        return {}
+    dialect = session.get_bind().dialect.name
+    stmt = _insert_ignoring_conflicts(dialect, model)
+    await session.execute(stmt, [{"slug": r.slug, "name": r.name} for r in refs])
+    rows = await session.execute(
+        select(model.slug, model.id).where(model.slug.in_([r.slug for r in refs]))
+    )
+    return {slug: ident for slug, ident in rows}
+
+
+def article_row(view: ArticleView, category_id: int) -> dict[str, Any]:
+    offset = view.published_at.utcoffset() if view.published_at else None
+    return {
+        "id": view.id, "slug": view.slug, "headline": view.headline, "dek": view.dek,
+        "category_id": category_id, "status": view.status, "published_at": view.published_at,
+        "published_offset": int(offset.total_seconds() // 60) if offset is not None else None,
+        "embargo_until": view.embargo_until, "created_at": view.created_at,
+        "updated_at": view.updated_at, "language": view.language, "revision": view.revision,
+        "word_count": view.word_count, "reading_time_minutes": view.reading_time_minutes,
+        "copyright_holder": view.copyright_holder, "usage_terms": view.usage_terms,
+        "syndication": view.syndication, "retracted_at": view.retracted_at,
+        "deleted_at": view.deleted_at, "tombstone_reason": view.tombstone_reason,
+    }  # fmt: skip
+
+
+def child_rows(
+    view: ArticleView, author_ids: dict[str, int], tag_ids: dict[str, int]
+) -> dict[type, list[dict[str, Any]]]:
+    """The rows of an article's parts, keyed by model."""
+    return {
+        ArticleAuthor: [
+            {"article_id": view.id, "position": i, "author_id": author_ids[a.slug]}
+            for i, a in enumerate(view.authors)
+        ],
+        ArticleTag: [
+            {"article_id": view.id, "position": i, "tag_id": tag_ids[t.slug]}
+            for i, t in enumerate(view.tags)
+        ],
+        Section: [
+            {
+                "article_id": view.id,
+                "position": i,
+                "heading": s.heading,
+                "paragraphs": list(s.paragraphs),
+            }
+            for i, s in enumerate(view.sections)
+        ],
+        Takeaway: [
+            {"article_id": view.id, "position": i, "text": text}
+            for i, text in enumerate(view.takeaways)
+        ],
+    }
+
+
+def search_document(view: ArticleView) -> SearchDocument:
+    body = "\n".join(
+        "\n".join(([s.heading] if s.heading else []) + list(s.paragraphs)) for s in view.sections
+    )
+    return SearchDocument(view.id, view.headline, view.dek or "", "\n".join(view.takeaways), body)
+
+
+async def write_view(
+    session: AsyncSession,
+    view: ArticleView,
+    *,
+    is_new: bool,
+    event: ChangeEvent,
+    index: SearchIndex,
+) -> None:
+    """Write one revision of an article: its rows, snapshot, change-log event and search entry."""
+    category_ids = await ensure_refs(session, Category, [view.category])
+    author_ids = await ensure_refs(session, Author, view.authors)
+    tag_ids = await ensure_refs(session, Tag, view.tags)
+    row = article_row(view, category_ids[view.category.slug])
+    if is_new:
+        await session.execute(insert(Article), [row])
+    else:
+        for model in CHILD_TABLES:
+            await session.execute(delete(model).where(model.article_id == view.id))
+        await session.execute(update(Article).where(Article.id == view.id).values(**row))
+    for table, rows in child_rows(view, author_ids, tag_ids).items():
+        if rows:
+            await session.execute(insert(table), rows)
+    await record_revision(session, view, event)
+    if view.is_tombstone:
+        await index.remove(session, view.id)
+    else:
+        await index.put(session, search_document(view))
+
+
+async def record_revision(session: AsyncSession, view: ArticleView, event: ChangeEvent) -> None:
+    await session.execute(
+        insert(Revision),
+        [
+            {
+                "article_id": view.id,
+                "number": view.revision,
+                "created_at": view.updated_at,
+                "snapshot": snapshot_face(view),
+            }
+        ],
+    )
+    await session.execute(
+        insert(Change),
+        [
+            {
+                "event": event.value,
+                "article_id": view.id,
+                "revision": view.revision,
+                "at": view.updated_at,
+            }
+        ],
+    )

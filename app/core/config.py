@@ -1,0 +1,90 @@
+"""One validated Settings object: every knob is a BYLINE_ environment variable."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SQLITE_DEFAULT = "sqlite:///var/byline.db"
+
+
+def async_database_url(url: str) -> str:
+    """Map a plain database URL to the async driver Byline uses for it.
+
+    Users write `sqlite:///path.db` or `postgresql://...`; a URL that already names a
+    driver (`postgresql+asyncpg://`) is kept as it is.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"not a database URL: {url!r}")
+    if "+" in scheme:
+        return url
+    if scheme == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+asyncpg://{rest}"
+    raise ValueError(f"unsupported database scheme {scheme!r}: use sqlite:// or postgresql://")
+
+
+class Settings(BaseSettings):
+    """Byline's configuration, read from the environment (prefix BYLINE_)."""
+
+    model_config = SettingsConfigDict(env_prefix="BYLINE_", extra="ignore")
+
+    database_url: str = SQLITE_DEFAULT
+    redis_url: str | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    cors_origins: Annotated[list[str], NoDecode] = ["*"]
+    cache_max_age: int = Field(60, ge=1, le=300)
+    cache_stale_while_revalidate: int = Field(30, ge=0, le=86400)
+    cache_poll_interval: float = Field(1.0, gt=0, le=60)
+    cache_max_bytes: int = Field(64 * 1024 * 1024, ge=0)
+    cursor_secret: str = "byline-cursor-integrity"
+    default_language: str = "en"
+    copyright_holder: str = "Byline"
+    usage_terms: str = "All rights reserved. Syndication by agreement only."
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        async_database_url(value)
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute_base(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an absolute http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _staleness_within_max_age(self) -> Settings:
+        # A cached read may lag a write by one poll interval; the responses promise
+        # that it is never older than max-age, so the interval must fit inside it.
+        if self.cache_poll_interval > self.cache_max_age:
+            raise ValueError("BYLINE_CACHE_POLL_INTERVAL must not exceed BYLINE_CACHE_MAX_AGE")
+        return self
+
+    @property
+    def async_database_url(self) -> str:
+        return async_database_url(self.database_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,32 @@
+"""Named dependencies shared by routers (Annotated aliases keep endpoint signatures short)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.db import session_scope
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    async for session in session_scope(request.app.state.sessions):
+        yield session
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+Session = Annotated[AsyncSession, Depends(_session)]
+AppSettings = Annotated[Settings, Depends(_settings)]
+Now = Annotated[dt.datetime, Depends(_now)]

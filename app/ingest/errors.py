@@ -1,0 +1,118 @@
+"""Errors of the import parsers, each naming the block, line or field of the document at fault."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from pydantic import ValidationError
+
+from app.articles.schemas import ArticleCreate
+
+Loc = tuple[int | str, ...]
+
+
+class Anchor(NamedTuple):
+    """Where something sits in the source document (1-based; None when unknown)."""
+
+    line: int | None = None
+    block: int | None = None
+
+
+class ImportFormatError(Exception):
+    """A document that cannot become an article; `str()` reads like `block 5 (line 9): …`."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int | None = None,
+        block: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.block = block
+        self.field = field
+        # Further problems found in the same document, so a client can fix them all at once.
+        self.more: tuple[ImportFormatError, ...] = ()
+
+    @classmethod
+    def at(cls, anchor: Anchor, message: str, *, field: str | None = None) -> ImportFormatError:
+        return cls(message, line=anchor.line, block=anchor.block, field=field)
+
+    @property
+    def where(self) -> str:
+        """The position as words: `block 5 (line 9)`, `line 9`, `block 5` or empty."""
+        if self.block is not None and self.line is not None:
+            return f"block {self.block} (line {self.line})"
+        if self.block is not None:
+            return f"block {self.block}"
+        return f"line {self.line}" if self.line is not None else ""
+
+    @property
+    def loc(self) -> list[str]:
+        """A 422 `loc`: `["body", "block 5"]`, `["body", "line 9"]`, then the field path if any."""
+        position = f"block {self.block}" if self.block is not None else None
+        if position is None and self.line is not None:
+            position = f"line {self.line}"
+        fields = self.field.split(".") if self.field else []
+        return ["body", *([position] if position else []), *fields]
+
+    def all(self) -> list[ImportFormatError]:
+        """This error followed by the others found in the same document."""
+        return [self, *self.more]
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+def errors_from_validation(
+    exc: ValidationError,
+    anchors: Mapping[Loc, Anchor] | None = None,
+    *,
+    default: Anchor = Anchor(),
+) -> list[ImportFormatError]:
+    """One ImportFormatError per pydantic error, placed by the longest matching prefix in `anchors`."""
+    found = []
+    for detail in exc.errors(include_url=False):
+        loc = tuple(detail["loc"])
+        field = ".".join(str(part) for part in loc) or None
+        message = f"{field}: {detail['msg']}" if field else detail["msg"]
+        found.append(
+            ImportFormatError.at(_locate(loc, anchors or {}, default), message, field=field)
+        )
+    # Report in document order, so the first error is the first thing a writer would fix.
+    return sorted(found, key=_position)
+
+
+def build_article(
+    payload: Mapping[str, object],
+    anchors: Mapping[Loc, Anchor] | None = None,
+    *,
+    default: Anchor = Anchor(),
+) -> ArticleCreate:
+    """Validate `payload` as an ArticleCreate, raising the first problem as an ImportFormatError."""
+    try:
+        return ArticleCreate.model_validate(payload)
+    except ValidationError as exc:
+        first, *rest = errors_from_validation(exc, anchors, default=default)
+        first.more = tuple(rest)
+        raise first from exc
+
+
+def _locate(loc: Loc, anchors: Mapping[Loc, Anchor], default: Anchor) -> Anchor:
+    for end in range(len(loc), 0, -1):
+        anchor = anchors.get(loc[:end])
+        if anchor is not None:
+            return anchor
+    return default
+
+
+def _position(error: ImportFormatError) -> tuple[int, int]:
+    unknown = 1 << 62
+    return (
+        error.line if error.line is not None else unknown,
+        error.block if error.block is not None else unknown,
+    )

@@ -1,0 +1,126 @@
+"""Importing documents: parse, then create or update each article in its own transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.articles import service as articles
+from app.articles.schemas import ArticleCreate
+from app.articles.search import SearchIndex
+from app.core.config import Settings
+from app.core.db import session_scope
+from app.core.errors import AppError
+from app.ingest.errors import ImportFormatError
+from app.ingest.formats import (
+    Format,
+    UnsupportedFormat,
+    detect_format,
+    parse_document,
+    parse_ndjson,
+)
+
+KNOWN_SUFFIXES = {".txt", ".md", ".markdown", ".json", ".ndjson", ".jsonl"}
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOutcome:
+    """What happened to one document (a file, or one line of an NDJSON file)."""
+
+    source: str
+    article_id: str | None = None
+    slug: str | None = None
+    action: str = "failed"  # created | updated | unchanged | failed
+    error: str | None = None
+
+
+def collect_files(paths: Iterable[Path]) -> list[Path]:
+    """The importable files among these paths; folders are searched recursively."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                sorted(
+                    p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in KNOWN_SUFFIXES
+                )
+            )
+        else:
+            found.append(path)
+    return found
+
+
+async def store(
+    session: AsyncSession,
+    data: ArticleCreate,
+    *,
+    status: str | None,
+    settings: Settings,
+    index: SearchIndex,
+) -> articles.UpsertResult:
+    return await articles.upsert(
+        session, data, status=status, now=dt.datetime.now(dt.UTC), settings=settings, index=index
+    )
+
+
+def _action(result: articles.UpsertResult) -> str:
+    if result.created:
+        return "created"
+    return "updated" if result.changed else "unchanged"
+
+
+async def import_one(
+    sessions: async_sessionmaker[AsyncSession], source: str, data: ArticleCreate,
+    *, status: str | None, settings: Settings, index: SearchIndex,
+) -> ImportOutcome:  # fmt: skip
+    """Store one parsed document in a transaction of its own."""
+    try:
+        async for session in session_scope(sessions):
+            result = await store(session, data, status=status, settings=settings, index=index)
+    except AppError as exc:
+        return ImportOutcome(source, error=exc.detail)
+    return ImportOutcome(source, result.view.id, result.view.slug, _action(result))
+
+
+def parse_file(
+    path: Path, *, year: int | None
+) -> Iterator[tuple[str, ArticleCreate | ImportFormatError]]:
+    """(source label, parsed article or error) for each document in a file."""
+    try:
+        fmt = detect_format(filename=path.name)
+        text = path.read_text(encoding="utf-8-sig")
+    except (UnsupportedFormat, OSError, UnicodeDecodeError) as exc:
+        yield str(path), ImportFormatError(str(exc))
+        return
+    if fmt is Format.NDJSON:
+        for line, parsed in parse_ndjson(text):
+            yield f"{path}:{line}", parsed
+        return
+    try:
+        yield str(path), parse_document(text, fmt, year=year)
+    except ImportFormatError as exc:
+        yield str(path), exc
+
+
+async def import_files(
+    sessions: async_sessionmaker[AsyncSession], files: list[Path], *, status: str | None,
+    year: int | None, settings: Settings, index: SearchIndex,
+    file_done: Callable[[Path], None] = lambda _: None,
+) -> list[ImportOutcome]:  # fmt: skip
+    """Import every document of every file; one bad document never stops the others."""
+    outcomes = []
+    for path in files:
+        for source, parsed in parse_file(path, year=year):
+            if isinstance(parsed, ImportFormatError):
+                outcomes.append(ImportOutcome(source, error=str(parsed)))
+            else:
+                outcomes.append(
+                    await import_one(
+                        sessions, source, parsed, status=status, settings=settings, index=index
+                    )
+                )
+        file_done(path)
+    return outcomes

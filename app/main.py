@@ -1,0 +1,89 @@
+"""create_app(): the one place that wires settings, the database, middleware, errors and routers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.middleware.cors import CORSMiddleware
+
+from app.api import v1
+from app.articles.cache import ChangeFollower, ReadCache
+from app.articles.fastpath import CachedArticleMiddleware
+from app.articles.search import SearchIndex
+from app.core.config import Settings, get_settings
+from app.core.db import make_engine, make_sessionmaker
+from app.core.errors import install_error_handlers
+from app.core.middleware import RequestIdMiddleware
+from app.health import migration_head
+from app.health import router as health_router
+
+ALLOWED_HEADERS = [
+    "Authorization", "Content-Type", "If-Match", "If-None-Match", "If-Modified-Since",
+    "Idempotency-Key", "X-Request-ID",
+]  # fmt: skip
+EXPOSED_HEADERS = [
+    "ETag", "Last-Modified", "Link", "Location", "X-Request-ID", "Surrogate-Key",
+    "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After",
+]  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    follower = ChangeFollower(app.state.read_cache, app.state.sessions)
+    task = asyncio.create_task(follower.run(app.state.settings.cache_poll_interval))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if app.state.owns_engine:
+            await app.state.engine.dispose()
+
+
+def create_app(
+    settings: Settings | None = None, sessions: async_sessionmaker[AsyncSession] | None = None
+) -> FastAPI:
+    """Build the application; tests pass their own settings and session factory."""
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level)
+    app = FastAPI(
+        title="Byline",
+        version="1.0.0",
+        summary="Structured news articles over versioned JSON and syndication formats.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.owns_engine = sessions is None
+    if sessions is None:
+        app.state.engine = make_engine(settings.database_url)
+        sessions = make_sessionmaker(app.state.engine)
+    app.state.sessions = sessions
+    dialect = sessions.kw["bind"].dialect.name
+    app.state.search = SearchIndex(dialect)
+    app.state.read_cache = ReadCache(settings.cache_max_bytes)
+    app.state.migration_head = migration_head()
+    install_error_handlers(app)
+    app.include_router(v1)
+    app.include_router(health_router)
+    _add_middleware(app, settings)
+    return app
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    # Added innermost first: the cache answers inside CORS and the request id.
+    app.add_middleware(CachedArticleMiddleware, cache=app.state.read_cache)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=ALLOWED_HEADERS,
+        expose_headers=EXPOSED_HEADERS,
+        max_age=600,
+    )
+    app.add_middleware(RequestIdMiddleware)

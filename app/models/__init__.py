@@ -1,0 +1,34 @@
+"""The ORM: the one import point for every table (Alembic reads Base.metadata from here)."""
+
+from app.core.db import Base
+from app.models.article import (
+    Article,
+    ArticleAuthor,
+    ArticleStatus,
+    ArticleTag,
+    Author,
+    Category,
+    Correction,
+    Revision,
+    Section,
+    Tag,
+    Takeaway,
+)
+from app.models.events import Change, ChangeEvent
+
+__all__ = [
+    "Article",
+    "ArticleAuthor",
+    "ArticleStatus",
+    "ArticleTag",
+    "Author",
+    "Base",
+    "Category",
+    "Change",
+    "ChangeEvent",
+    "Correction",
+    "Revision",
+    "Section",
+    "Tag",
+    "Takeaway",
+]
