@@ -27,6 +27,9 @@ MAX_TERMS = 32
 # Noncharacters never occur in real text, so they can mark matches in a snippet that is
 # escaped afterwards; only then are they turned into <mark> elements.
 MARK_START, MARK_END = "\ufdd0", "\ufdd1"
+# PostgreSQL's ts_headline drops anything that parses as an XML tag, so angle brackets
+# are swapped for noncharacters before it runs and restored before escaping.
+LT_GUARD, GT_GUARD = "\ufdd2", "\ufdd3"
 
 search_table = table(
     "article_search",
@@ -59,7 +62,8 @@ def fts_rowid(article_id: str) -> int:
 
 def mark_snippet(raw: str) -> str:
     """Escape a snippet's text and turn the match sentinels into <mark> elements."""
-    escaped = html.escape(raw.replace("\n", " "), quote=False)
+    text = raw.replace("\n", " ").replace(LT_GUARD, "<").replace(GT_GUARD, ">")
+    escaped = html.escape(text, quote=False)
     return escaped.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
 
 
@@ -138,5 +142,6 @@ class SearchIndex:
         options = (
             f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=12, MaxFragments=1"
         )
-        headline = func.ts_headline("english", whole, query, options)
+        guarded = func.replace(func.replace(whole, "<", LT_GUARD), ">", GT_GUARD)
+        headline = func.ts_headline("english", guarded, query, options)
         return select(search_table.c.article_id, headline).where(search_table.c.article_id.in_(ids))

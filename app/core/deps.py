@@ -14,7 +14,7 @@ from app.core.db import session_scope
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
-    async for session in session_scope(request.app.state.sessions):
+    async with session_scope(request.app.state.sessions) as session:
         yield session
 
 
@@ -27,6 +27,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-Session = Annotated[AsyncSession, Depends(_session)]
+# "function" scope: the commit happens before the response is sent, never after.
+Session = Annotated[AsyncSession, Depends(_session, scope="function")]
 AppSettings = Annotated[Settings, Depends(_settings)]
 Now = Annotated[dt.datetime, Depends(_now)]

@@ -78,7 +78,7 @@ async def import_one(
 ) -> ImportOutcome:  # fmt: skip
     """Store one parsed document in a transaction of its own."""
     try:
-        async for session in session_scope(sessions):
+        async with session_scope(sessions) as session:
             result = await store(session, data, status=status, settings=settings, index=index)
     except AppError as exc:
         return ImportOutcome(source, error=exc.detail)

@@ -1,0 +1,101 @@
+"""HTTP conventions: caching headers, conditional GET, CORS, request ids, problem details."""
+
+from __future__ import annotations
+
+from email.utils import format_datetime, parsedate_to_datetime
+
+import pytest
+
+from tests.conftest import add_article
+
+
+async def test_detail_caching_headers(client, session, settings):
+    view = await add_article(session, settings, category="World Wide")
+    response = await client.get(f"/v1/articles/{view.id}")
+    assert response.headers["etag"] == f'"{view.id}.1"'
+    assert response.headers["cache-control"] == "public, max-age=60, stale-while-revalidate=30"
+    assert parsedate_to_datetime(response.headers["last-modified"]) == view.updated_at.replace(
+        microsecond=0
+    )
+    assert response.headers["surrogate-key"].split() == [view.id, "world-wide"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/articles/{id}", "/v1/articles", "/v1/categories", "/v1/tags", "/v1/authors"]
+)
+async def test_if_none_match_gives_304(client, session, settings, path):
+    view = await add_article(session, settings)
+    url = path.format(id=view.id)
+    first = await client.get(url)
+    again = await client.get(url, headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == first.headers["etag"]
+    changed = await client.get(url, headers={"If-None-Match": '"something-else"'})
+    assert changed.status_code == 200
+
+
+async def test_if_modified_since(client, session, settings):
+    view = await add_article(session, settings)
+    first = await client.get(f"/v1/articles/{view.id}")
+    since = first.headers["last-modified"]
+    assert (
+        await client.get(f"/v1/articles/{view.id}", headers={"If-Modified-Since": since})
+    ).status_code == 304
+    earlier = format_datetime(parsedate_to_datetime(since).replace(year=2000), usegmt=True)
+    assert (
+        await client.get(f"/v1/articles/{view.id}", headers={"If-Modified-Since": earlier})
+    ).status_code == 200
+    assert (
+        await client.get(f"/v1/articles/{view.id}", headers={"If-Modified-Since": "garbage"})
+    ).status_code == 200
+
+
+async def test_list_surrogate_keys_name_articles_and_categories(client, session, settings):
+    a = await add_article(session, settings, category="Science")
+    b = await add_article(session, settings, category="Business")
+    keys = (await client.get("/v1/articles")).headers["surrogate-key"].split()
+    assert {a.id, b.id, "science", "business", "articles"} <= set(keys)
+
+
+async def test_request_id_is_echoed_or_made(client):
+    echoed = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert echoed.headers["x-request-id"] == "abc-123"
+    made = await client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    assert made.headers["x-request-id"] != "" and " " not in made.headers["x-request-id"]
+    assert (await client.get("/v1/articles/none")).headers["x-request-id"]
+
+
+async def test_cors_simple_and_preflight(client):
+    simple = await client.get("/v1/articles", headers={"Origin": "https://app.example"})
+    assert simple.headers["access-control-allow-origin"] == "*"
+    preflight = await client.options(
+        "/v1/articles",
+        headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "Authorization",
+        },
+    )
+    assert preflight.status_code == 200
+    allowed = [
+        h.strip().lower() for h in preflight.headers["access-control-allow-headers"].split(",")
+    ]
+    assert "authorization" in allowed
+
+
+async def test_unknown_route_and_method_are_problems(client):
+    missing = await client.get("/v1/nothing-here")
+    assert (
+        missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+    )
+    wrong = await client.delete("/v1/categories")
+    assert wrong.status_code == 405 and wrong.json()["status"] == 405
+
+
+async def test_health_and_readiness(client):
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ok"
+    assert (await client.get("/openapi.json")).json()["info"]["title"] == "Byline"
+    assert (await client.get("/docs")).status_code == 200

@@ -1,0 +1,344 @@
+"""GET /v1/articles: order, filters, cursors, search, facets, fields and bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import update
+
+from app.models import Article
+from tests.conftest import add_article
+
+T0 = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
+
+
+def at(hours: int) -> dt.datetime:
+    return T0 + dt.timedelta(hours=hours)
+
+
+async def headlines(client, url: str) -> list[str]:
+    response = await client.get(url)
+    assert response.status_code == 200, response.text
+    return [item["headline"] for item in response.json()["data"]]
+
+
+async def walk(client, url: str) -> list[str]:
+    """Every headline reachable from url by following next links."""
+    seen: list[str] = []
+    while url:
+        response = await client.get(url)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        seen += [item["headline"] for item in body["data"]]
+        url = body["links"]["next"]
+    return seen
+
+
+class TestOrderAndShape:
+    async def test_newest_first_with_summary_fields(self, client, session, settings):
+        await add_article(session, settings, headline="Older", published_at=at(1))
+        await add_article(session, settings, headline="Newer", published_at=at(2))
+        response = await client.get("/v1/articles")
+        body = response.json()
+        assert [d["headline"] for d in body["data"]] == ["Newer", "Older"]
+        assert set(body["data"][0]) == {
+            "id", "slug", "url", "headline", "dek", "category", "authors",
+            "published_at", "updated_at", "takeaways", "word_count", "links",
+        }  # fmt: skip
+        assert body["meta"] == {"limit": 20, "next_cursor": None}
+        assert body["links"]["next"] is None
+        assert response.headers["content-type"] == "application/json"
+
+    async def test_sort_oldest_first_and_by_update(self, client, session, settings):
+        await add_article(session, settings, headline="A", published_at=at(1))
+        await add_article(session, settings, headline="B", published_at=at(2))
+        assert await headlines(client, "/v1/articles?sort=published_at") == ["A", "B"]
+        assert await headlines(client, "/v1/articles?sort=-updated_at") == ["B", "A"]
+
+    async def test_published_at_keeps_filing_offset(self, client, session, settings):
+        filed = dt.datetime(2024, 5, 16, 10, 34, tzinfo=dt.timezone(dt.timedelta(hours=-4)))
+        await add_article(session, settings, headline="Filed", published_at=filed)
+        item = (await client.get("/v1/articles")).json()["data"][0]
+        assert item["published_at"] == "2024-05-16T10:34:00-04:00"
+        assert item["updated_at"].endswith("Z")
+
+
+class TestVisibility:
+    async def test_drafts_and_embargoed_articles_are_hidden(self, client, session, settings):
+        now = dt.datetime.now(dt.UTC)
+        await add_article(session, settings, headline="Draft", status="draft")
+        await add_article(
+            session, settings, headline="Embargoed", published_at=now + dt.timedelta(days=1)
+        )
+        await add_article(session, settings, headline="Public", published_at=at(1))
+        assert await headlines(client, "/v1/articles") == ["Public"]
+        assert (await client.get("/v1/categories")).json()["data"][0]["article_count"] == 1
+
+    async def test_embargo_lifts_without_any_process(self, client, session, settings):
+        now = dt.datetime.now(dt.UTC)
+        view = await add_article(
+            session, settings, headline="Soon", published_at=now + dt.timedelta(hours=1), now=now
+        )
+        assert view.status == "scheduled"
+        assert (await client.get(f"/v1/articles/{view.id}")).status_code == 404
+        lifted = now - dt.timedelta(seconds=1)
+        await session.execute(
+            update(Article)
+            .where(Article.id == view.id)
+            .values(published_at=lifted, embargo_until=lifted)
+        )
+        response = await client.get(f"/v1/articles/{view.id}")
+        assert response.status_code == 200
+        assert response.json()["status"] == "published"
+
+
+class TestCursor:
+    async def test_walk_visits_every_article_once_in_order(self, client, session, settings):
+        for hour in range(7):
+            await add_article(session, settings, headline=f"H{hour}", published_at=at(hour))
+        assert await walk(client, "/v1/articles?limit=2") == [f"H{h}" for h in range(6, -1, -1)]
+        assert await walk(client, "/v1/articles?limit=3&sort=published_at") == [
+            f"H{h}" for h in range(7)
+        ]
+
+    async def test_ties_on_time_are_broken_by_id(self, client, session, settings):
+        for n in range(5):
+            await add_article(session, settings, headline=f"Same {n}", published_at=at(1))
+        assert sorted(await walk(client, "/v1/articles?limit=2")) == [f"Same {n}" for n in range(5)]
+
+    async def test_stable_while_articles_are_added(self, client, session, settings):
+        for hour in range(4):
+            await add_article(session, settings, headline=f"H{hour}", published_at=at(hour))
+        first = (await client.get("/v1/articles?limit=2")).json()
+        await add_article(session, settings, headline="Breaking", published_at=at(10))
+        rest = await walk(client, first["links"]["next"])
+        assert rest == ["H1", "H0"]
+
+    async def test_link_header_and_links_carry_the_filters(self, client, session, settings):
+        for hour in range(3):
+            await add_article(session, settings, headline=f"H{hour}", published_at=at(hour))
+        response = await client.get("/v1/articles?limit=1&category=science")
+        next_link = response.json()["links"]["next"]
+        assert "category=science" in next_link and "cursor=" in next_link
+        assert response.headers["link"] == f'<{next_link}>; rel="next"'
+        assert response.json()["links"]["self"].startswith("http://byline.test/v1/articles?")
+
+    @pytest.mark.parametrize(
+        "cursor", ["garbage", "eyJzIjoiLXB1Ymxpc2hlZF9hdCIsImsiOlsxXX0", "%%%", "a" * 40]
+    )
+    async def test_tampered_cursor_is_422(self, client, cursor):
+        response = await client.get("/v1/articles", params={"cursor": cursor})
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["errors"][0]["loc"] == ["query", "cursor"]
+
+    async def test_flipped_character_in_a_real_cursor_is_422(self, client, session, settings):
+        for hour in range(3):
+            await add_article(session, settings, published_at=at(hour))
+        cursor = (await client.get("/v1/articles?limit=1")).json()["meta"]["next_cursor"]
+        flipped = cursor[:5] + ("A" if cursor[5] != "A" else "B") + cursor[6:]
+        assert (await client.get("/v1/articles", params={"cursor": flipped})).status_code == 422
+
+    async def test_cursor_of_another_sort_is_422(self, client, session, settings):
+        for hour in range(3):
+            await add_article(session, settings, published_at=at(hour))
+        cursor = (await client.get("/v1/articles?limit=1")).json()["meta"]["next_cursor"]
+        response = await client.get(
+            "/v1/articles", params={"cursor": cursor, "sort": "published_at"}
+        )
+        assert response.status_code == 422
+        assert "sort" in response.json()["detail"]
+
+
+class TestFilters:
+    async def seed(self, session, settings):
+        await add_article(
+            session,
+            settings,
+            headline="Sci tagged",
+            category="Science",
+            tags=["Climate"],
+            authors=["Ann Lee"],
+            published_at=at(1),
+        )
+        await add_article(
+            session,
+            settings,
+            headline="Biz tagged",
+            category="Business",
+            tags=["Climate", "Ports"],
+            authors=["Bo Chen"],
+            published_at=at(2),
+        )
+        await add_article(
+            session,
+            settings,
+            headline="Biz plain",
+            category="Business",
+            authors=["Ann Lee", "Bo Chen"],
+            published_at=at(3),
+        )
+
+    async def test_category_or_within_and_across(self, client, session, settings):
+        await self.seed(session, settings)
+        assert await headlines(client, "/v1/articles?category=science") == ["Sci tagged"]
+        assert await headlines(client, "/v1/articles?category=science&category=business") == [
+            "Biz plain",
+            "Biz tagged",
+            "Sci tagged",
+        ]
+        assert await headlines(client, "/v1/articles?category=science,business&tag=climate") == [
+            "Biz tagged",
+            "Sci tagged",
+        ]
+        assert await headlines(client, "/v1/articles?category=business&tag=climate") == [
+            "Biz tagged"
+        ]
+        assert await headlines(client, "/v1/articles?category=nope") == []
+
+    async def test_author_and_tag(self, client, session, settings):
+        await self.seed(session, settings)
+        assert await headlines(client, "/v1/articles?author=ann-lee") == ["Biz plain", "Sci tagged"]
+        assert await headlines(client, "/v1/articles?tag=ports&tag=climate") == [
+            "Biz tagged",
+            "Sci tagged",
+        ]
+        assert await headlines(client, "/v1/articles?author=bo-chen&tag=ports") == ["Biz tagged"]
+
+    async def test_dates(self, client, session, settings):
+        await self.seed(session, settings)
+        after = at(1).isoformat()
+        assert await headlines(
+            client, f"/v1/articles?published_after={after.replace('+', '%2B')}"
+        ) == ["Biz plain", "Biz tagged"]
+        assert await headlines(client, "/v1/articles?published_before=2025-03-01T11:30:00Z") == [
+            "Biz tagged",
+            "Sci tagged",
+        ]
+        assert await headlines(client, "/v1/articles?published_after=2025-03-02") == []
+        assert len(await headlines(client, "/v1/articles?updated_since=2000-01-01")) == 3
+
+    async def test_facets_count_the_whole_filtered_set(self, client, session, settings):
+        await self.seed(session, settings)
+        body = (
+            await client.get("/v1/articles?limit=1&facets=category,author,tag&include_total=true")
+        ).json()
+        assert body["meta"]["total"] == 3
+        assert body["meta"]["facets"]["category"] == [
+            {"slug": "business", "name": "Business", "count": 2},
+            {"slug": "science", "name": "Science", "count": 1},
+        ]
+        assert {f["slug"]: f["count"] for f in body["meta"]["facets"]["author"]} == {
+            "ann-lee": 2,
+            "bo-chen": 2,
+        }
+        assert {f["slug"]: f["count"] for f in body["meta"]["facets"]["tag"]} == {
+            "climate": 2,
+            "ports": 1,
+        }
+        filtered = (await client.get("/v1/articles?tag=ports&facets=category")).json()
+        assert filtered["meta"]["facets"] == {
+            "category": [{"slug": "business", "name": "Business", "count": 1}]
+        }
+
+
+class TestSearch:
+    async def test_relevance_ranks_headline_hits_first_and_marks_terms(
+        self, client, session, settings
+    ):
+        await add_article(session, settings, headline="Ports and harbours", published_at=at(1))
+        await add_article(
+            session, settings, headline="Unrelated news", published_at=at(2),
+            sections=[{"heading": None, "paragraphs": ["A line that mentions glaciers once."]}],
+        )  # fmt: skip
+        await add_article(session, settings, headline="Glaciers retreat fast", published_at=at(0))
+        body = (await client.get("/v1/articles?q=glaciers")).json()
+        assert [d["headline"] for d in body["data"]] == ["Glaciers retreat fast", "Unrelated news"]
+        assert "<mark>Glaciers</mark>" in body["data"][0]["highlight"]
+        assert "<mark>glaciers</mark>" in body["data"][1]["highlight"]
+
+    async def test_matches_stems_and_takeaways(self, client, session, settings):
+        await add_article(
+            session,
+            settings,
+            headline="Markets",
+            takeaways=["Retailers were closing stores."],
+            published_at=at(1),
+        )
+        assert await headlines(client, "/v1/articles?q=close") == ["Markets"]
+
+    async def test_highlight_escapes_article_text(self, client, session, settings):
+        await add_article(
+            session, settings, headline="Escaping",
+            sections=[{"heading": None, "paragraphs": ["Beware <script>alert(1)</script> & payload here."]}],
+        )  # fmt: skip
+        highlight = (await client.get("/v1/articles?q=payload")).json()["data"][0]["highlight"]
+        assert "<script>" not in highlight
+        assert "&lt;script&gt;" in highlight and "&amp;" in highlight
+        assert highlight.count("<") == highlight.count("<mark>") + highlight.count("</mark>")
+
+    async def test_search_pages_by_cursor_and_combines_with_filters(
+        self, client, session, settings
+    ):
+        for n in range(5):
+            await add_article(
+                session,
+                settings,
+                headline=f"Harbour story {n}",
+                category="Business" if n % 2 else "Science",
+                published_at=at(n),
+            )
+        assert len(await walk(client, "/v1/articles?q=harbour&limit=2")) == 5
+        assert len(await headlines(client, "/v1/articles?q=harbour&category=business")) == 2
+        by_date = await headlines(client, "/v1/articles?q=harbour&sort=-published_at")
+        assert by_date == [f"Harbour story {n}" for n in range(4, -1, -1)]
+
+    async def test_query_syntax_is_just_words(self, client, session, settings):
+        await add_article(session, settings, headline="Quoted NEAR text")
+        for q in ['"unbalanced', "a OR b AND", "NEAR(", "*", "col:value", "-x"]:
+            response = await client.get("/v1/articles", params={"q": q})
+            assert response.status_code == 200, (q, response.text)
+
+    async def test_query_with_no_words_finds_nothing(self, client, session, settings):
+        await add_article(session, settings)
+        body = (await client.get("/v1/articles?q=%21%21%21&include_total=true")).json()
+        assert body["data"] == [] and body["meta"]["total"] == 0
+
+
+class TestFields:
+    async def test_fields_narrow_and_keep_id(self, client, session, settings):
+        await add_article(session, settings, headline="Narrow")
+        item = (await client.get("/v1/articles?fields=headline,url")).json()["data"][0]
+        assert set(item) == {"id", "headline", "url"}
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        ("query", "param"),
+        [
+            ("sort=sideways", "sort"),
+            ("limit=0", "limit"),
+            ("limit=1000", "limit"),
+            ("limit=101", "limit"),
+            ("limit=ten", "limit"),
+            ("fields=headline,nonsense", "fields"),
+            ("published_after=yesterday", "published_after"),
+            ("published_before=2025-13-45", "published_before"),
+            ("updated_since=12/05/2025", "updated_since"),
+            ("facets=colour", "facets"),
+            ("sort=relevance", "sort"),
+            ("include_total=maybe", "include_total"),
+        ],
+    )
+    async def test_each_is_a_422_problem_naming_the_parameter(self, client, query, param):
+        response = await client.get(f"/v1/articles?{query}")
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+        body = response.json()
+        assert {"type", "title", "status", "detail", "instance"} <= set(body)
+        assert body["status"] == 422
+        assert ["query", param] in [e["loc"] for e in body["errors"]]
+
+    async def test_unknown_parameters_are_ignored(self, client):
+        assert (await client.get("/v1/articles?colour=blue")).status_code == 200
