@@ -175,7 +175,7 @@ async def ensure_refs(
     rows = await session.execute(
         select(model.slug, model.id).where(model.slug.in_([r.slug for r in refs]))
     )
-    return {slug: ident for slug, ident in rows}
+    return {row.slug: row.id for row in rows}
 
 
 def article_row(view: ArticleView, category_id: int) -> dict[str, Any]:

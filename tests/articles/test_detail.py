@@ -34,9 +34,13 @@ async def test_full_representation_by_id_and_slug(client, session, settings):
     ]
     assert by_id["tags"] == [{"slug": "climate", "name": "Climate"}]
     assert by_id["sections"][1] == {"heading": "More", "paragraphs": ["a b c", "d e"]}
-    assert by_id["word_count"] == 9 and by_id["reading_time_minutes"] == 1
-    assert by_id["status"] == "published" and by_id["revision"] == 1 and by_id["language"] == "en"
-    assert by_id["rights"]["syndication"] is True and by_id["corrections"] == []
+    assert by_id["word_count"] == 9
+    assert by_id["reading_time_minutes"] == 1
+    assert by_id["status"] == "published"
+    assert by_id["revision"] == 1
+    assert by_id["language"] == "en"
+    assert by_id["rights"]["syndication"] is True
+    assert by_id["corrections"] == []
     assert by_id["url"] == "http://byline.test/articles/full-story"
     assert by_id["links"]["self"] == f"http://byline.test/v1/articles/{view.id}"
 
@@ -78,11 +82,9 @@ async def test_deleted_article_is_a_410_tombstone(client, session, settings):
         .values(status="deleted", deleted_at=dt.datetime(2025, 6, 2, tzinfo=dt.UTC))
     )
     body = (await client.get(f"/v1/articles/{view.id}")).json()
-    assert (
-        body["status"] == "deleted"
-        and body["deleted_at"] == "2025-06-02T00:00:00Z"
-        and body["reason"] is None
-    )
+    assert body["status"] == "deleted"
+    assert body["deleted_at"] == "2025-06-02T00:00:00Z"
+    assert body["reason"] is None
 
 
 async def test_fields_narrow_the_full_representation(client, session, settings):
@@ -90,7 +92,8 @@ async def test_fields_narrow_the_full_representation(client, session, settings):
     body = (await client.get(f"/v1/articles/{view.id}?fields=sections,revision")).json()
     assert set(body) == {"id", "sections", "revision"}
     bad = await client.get(f"/v1/articles/{view.id}?fields=sections,bogus")
-    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["query", "fields"]
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["loc"] == ["query", "fields"]
 
 
 async def test_related_prefers_shared_tags_then_category(client, session, settings):

@@ -62,7 +62,8 @@ async def test_request_id_is_echoed_or_made(client):
     echoed = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})
     assert echoed.headers["x-request-id"] == "abc-123"
     made = await client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
-    assert made.headers["x-request-id"] != "" and " " not in made.headers["x-request-id"]
+    assert made.headers["x-request-id"] != ""
+    assert " " not in made.headers["x-request-id"]
     assert (await client.get("/v1/articles/none")).headers["x-request-id"]
 
 
@@ -86,16 +87,17 @@ async def test_cors_simple_and_preflight(client):
 
 async def test_unknown_route_and_method_are_problems(client):
     missing = await client.get("/v1/nothing-here")
-    assert (
-        missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
-    )
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
     wrong = await client.delete("/v1/categories")
-    assert wrong.status_code == 405 and wrong.json()["status"] == 405
+    assert wrong.status_code == 405
+    assert wrong.json()["status"] == 405
 
 
 async def test_health_and_readiness(client):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["status"] == "ok"
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ok"
     assert (await client.get("/openapi.json")).json()["info"]["title"] == "Byline"
     assert (await client.get("/docs")).status_code == 200

@@ -120,7 +120,8 @@ class TestCursor:
             await add_article(session, settings, headline=f"H{hour}", published_at=at(hour))
         response = await client.get("/v1/articles?limit=1&category=science")
         next_link = response.json()["links"]["next"]
-        assert "category=science" in next_link and "cursor=" in next_link
+        assert "category=science" in next_link
+        assert "cursor=" in next_link
         assert response.headers["link"] == f'<{next_link}>; rel="next"'
         assert response.json()["links"]["self"].startswith("http://byline.test/v1/articles?")
 
@@ -275,7 +276,8 @@ class TestSearch:
         )  # fmt: skip
         highlight = (await client.get("/v1/articles?q=payload")).json()["data"][0]["highlight"]
         assert "<script>" not in highlight
-        assert "&lt;script&gt;" in highlight and "&amp;" in highlight
+        assert "&lt;script&gt;" in highlight
+        assert "&amp;" in highlight
         assert highlight.count("<") == highlight.count("<mark>") + highlight.count("</mark>")
 
     async def test_search_pages_by_cursor_and_combines_with_filters(
@@ -303,7 +305,8 @@ class TestSearch:
     async def test_query_with_no_words_finds_nothing(self, client, session, settings):
         await add_article(session, settings)
         body = (await client.get("/v1/articles?q=%21%21%21&include_total=true")).json()
-        assert body["data"] == [] and body["meta"]["total"] == 0
+        assert body["data"] == []
+        assert body["meta"]["total"] == 0
 
 
 class TestFields:

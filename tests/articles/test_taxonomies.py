@@ -38,7 +38,5 @@ async def test_single_category_and_author(client, session, settings):
     assert (await client.get("/v1/authors/ann-lee")).json()["article_count"] == 1
     for path in ("/v1/categories/nope", "/v1/authors/nope"):
         response = await client.get(path)
-        assert (
-            response.status_code == 404
-            and response.headers["content-type"] == "application/problem+json"
-        )
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
