@@ -35,7 +35,6 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BYLINE_", extra="ignore")
 
     database_url: str = SQLITE_DEFAULT
-    redis_url: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"
     cors_origins: Annotated[list[str], NoDecode] = ["*"]
     cache_max_age: int = Field(60, ge=1, le=300)
