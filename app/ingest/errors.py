@@ -6,10 +6,13 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from app.articles.schemas import ArticleCreate
 
 Loc = tuple[int | str, ...]
+
+_TYPE_MISMATCHES = frozenset({"string_type", "model_type", "dict_type", "model_attributes_type"})
 
 
 class Anchor(NamedTuple):
@@ -76,10 +79,9 @@ def errors_from_validation(
 ) -> list[ImportFormatError]:
     """One ImportFormatError per pydantic error, placed by the longest matching prefix in `anchors`."""
     found = []
-    for detail in exc.errors(include_url=False):
-        loc = tuple(detail["loc"])
+    for loc, msg in _relevant(exc.errors(include_url=False)):
         field = ".".join(str(part) for part in loc) or None
-        message = f"{field}: {detail['msg']}" if field else detail["msg"]
+        message = f"{field}: {msg}" if field else msg
         found.append(
             ImportFormatError.at(_locate(loc, anchors or {}, default), message, field=field)
         )
@@ -100,6 +102,35 @@ def build_article(
         first, *rest = errors_from_validation(exc, anchors, default=default)
         first.more = tuple(rest)
         raise first from exc
+
+
+def _relevant(details: list[ErrorDetails]) -> list[tuple[Loc, str]]:
+    """(field path, message) pairs with the noise of unions removed.
+
+    A union (a name or a `{slug, name}` object) fails once per branch; the branch that merely
+    did not match the input's type says nothing useful when another branch explains more.
+    """
+    specific = [_path(d["loc"]) for d in details if d["type"] not in _TYPE_MISMATCHES]
+    kept: list[tuple[Loc, str]] = []
+    for detail in details:
+        path = _path(detail["loc"])
+        in_branch = len(path) != len(detail["loc"])
+        mismatch = detail["type"] in _TYPE_MISMATCHES
+        explained = any(other[: len(path)] == path for other in specific)
+        if in_branch and mismatch and (explained or any(path == seen for seen, _ in kept)):
+            continue
+        kept.append((path, detail["msg"]))
+    return kept
+
+
+def _path(loc: Loc) -> Loc:
+    """The field path of a pydantic loc, without the names it gives union branches.
+
+    Fields here are snake_case, while branches are named after types: `constrained-str`, `NamedRef`.
+    """
+    return tuple(
+        p for p in loc if not (isinstance(p, str) and (not p.isidentifier() or p[:1].isupper()))
+    )
 
 
 def _locate(loc: Loc, anchors: Mapping[Loc, Anchor], default: Anchor) -> Anchor:

@@ -28,10 +28,6 @@ FIELD_KEYS: dict[str, tuple[str, ...]] = {
     "slug": ("slug",),
 }
 
-_WHERE = {
-    "headline": "give `headline` in the front matter or start the body with a `# ` heading",
-    "category": "give `category` in the front matter",
-}
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _TAKEAWAYS = re.compile(r"key\s+takeaways?\s*:?", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\r\n]+")
@@ -57,12 +53,15 @@ def parse_markdown(
     """Parse a Markdown article; raise ImportFormatError naming the line at fault."""
     front = split_front_matter(text)
     payload, anchors = _front_fields(front, year=year, now=now)
+    if payload.get("category") is None:
+        raise ImportFormatError("missing category: give `category` in the front matter", line=1)
     body = _Body(front_headline=_as_text(payload.get("headline")), offset=front.body_offset)
     body.read(_MARKDOWN.parse(front.body))
     body.finish(payload, anchors)
-    for name in ("headline", "category"):
-        if payload.get(name) is None:
-            raise ImportFormatError(f"missing {name}: {_WHERE[name]}", line=1)
+    if payload.get("headline") is None:
+        raise ImportFormatError(
+            "missing headline: give `headline` in the front matter or a `# ` heading", line=1
+        )
     return build_article(payload, anchors)
 
 
@@ -79,21 +78,14 @@ def split_front_matter(text: str) -> FrontMatter:
 
 
 def _load_yaml(source: str, *, first_line: int) -> tuple[dict[object, object], dict[str, int]]:
+    """The front matter's mapping and the line of each top-level key."""
     loader = yaml.SafeLoader(source)
     try:
         node = loader.get_single_node()
         data: object = loader.construct_document(node) if node is not None else {}
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = first_line + mark.line if mark else first_line
-        raise ImportFormatError(
-            f"the front matter is not valid YAML: {exc.problem}", line=line
-        ) from None
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
         # PyYAML lets a bad timestamp (2025-13-45) escape as ValueError; deep nesting recurses.
-        raise ImportFormatError(
-            f"the front matter is not valid YAML: {exc}", line=first_line
-        ) from None
+        raise _yaml_error(exc, first_line) from None
     finally:
         loader.dispose()
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode | None):
@@ -101,6 +93,15 @@ def _load_yaml(source: str, *, first_line: int) -> tuple[dict[object, object], d
             "the front matter must be a mapping of keys to values", line=first_line
         )
     return data, _key_lines(node, first_line)
+
+
+def _yaml_error(exc: Exception, first_line: int) -> ImportFormatError:
+    line, problem = first_line, str(exc)
+    if isinstance(exc, yaml.MarkedYAMLError):  # the mark places the problem within the YAML
+        mark = exc.problem_mark or exc.context_mark
+        line += mark.line if mark else 0
+        problem = exc.problem or exc.context or problem
+    return ImportFormatError(f"the front matter is not valid YAML: {problem}", line=line)
 
 
 def _key_lines(node: yaml.Node | None, first_line: int) -> dict[str, int]:

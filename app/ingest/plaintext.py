@@ -109,7 +109,10 @@ def parse_dateline(text: str, *, year: int | None = None, now: datetime | None =
     zone = parse_zone(match["zone"])
     parts = [int(match[name]) for name in ("month", "day", "hour", "minute")]
     explicit = int(match["year"]) if match["year"] else year
-    value = _at_year(explicit, parts, zone) if explicit else _latest_past(parts, zone, now)
+    if explicit is None:
+        value = _latest_past(parts, zone, now)
+    else:
+        value = _at_year(explicit, parts, zone)
     if value is None:
         raise ValueError(f"dateline {quote(text)} is not a real date and time")
     return value

@@ -1,0 +1,115 @@
+"""The per-worker read cache: served without the router, bounded, and kept fresh from the log."""
+
+from __future__ import annotations
+
+from app.articles.cache import CachedResponse, ChangeFollower, ReadCache
+from tests.conftest import add_article
+
+
+def entry(article_id: str, slug: str = "s", size: int = 100) -> CachedResponse:
+    return CachedResponse(article_id, slug, 1, f'"{article_id}.1"', 0.0, b"x" * size, [], [])
+
+
+class TestReadCache:
+    def test_lookup_by_id_or_slug(self):
+        cache = ReadCache(10_000)
+        assert cache.store(entry("art_1", "one"), cache.epoch)
+        assert cache.lookup("art_1") is cache.lookup("one")
+        assert cache.lookup("two") is None
+
+    def test_bounded_in_bytes_least_recently_used_goes_first(self):
+        cache = ReadCache(3 * (600 + 512))
+        for n in range(3):
+            cache.store(entry(f"art_{n}", f"s{n}", 600), cache.epoch)
+        cache.lookup("art_0")
+        cache.store(entry("art_3", "s3", 600), cache.epoch)
+        assert cache.lookup("art_1") is None
+        assert cache.lookup("art_0") is not None
+        assert len(cache) == 3
+
+    def test_a_load_that_raced_a_write_is_not_stored(self):
+        cache = ReadCache(10_000)
+        loaded_at = cache.epoch
+        cache.evict("art_1")  # a change arrived while the request was reading
+        assert not cache.store(entry("art_1"), loaded_at)
+        assert cache.store(entry("art_1"), cache.epoch)
+
+    def test_zero_bytes_turns_it_off(self):
+        cache = ReadCache(0)
+        assert not cache.store(entry("art_1"), cache.epoch)
+
+
+async def test_warm_detail_is_served_from_the_cache(app, client, session, settings):
+    view = await add_article(session, settings)
+    cache: ReadCache = app.state.read_cache
+    first = await client.get(f"/v1/articles/{view.id}")
+    hits = cache.hits
+    second = await client.get(f"/v1/articles/{view.slug}", headers={"X-Request-ID": "warm-1"})
+    assert cache.hits == hits + 1
+    assert second.content == first.content
+    assert second.headers["etag"] == first.headers["etag"]
+    assert second.headers["x-request-id"] == "warm-1"
+    cors = await client.get(f"/v1/articles/{view.id}", headers={"Origin": "https://x.example"})
+    assert cors.headers["access-control-allow-origin"] == "*"
+    not_modified = await client.get(
+        f"/v1/articles/{view.id}", headers={"If-None-Match": first.headers["etag"]}
+    )
+    assert not_modified.status_code == 304
+    assert cache.hits == hits + 3
+    head = await client.head(f"/v1/articles/{view.id}")
+    assert head.status_code == 200
+    assert head.content == b""
+
+
+async def test_requests_with_a_query_or_credentials_bypass_the_cache(
+    app, client, session, settings
+):
+    view = await add_article(session, settings)
+    cache: ReadCache = app.state.read_cache
+    await client.get(f"/v1/articles/{view.id}")
+    hits = cache.hits
+    await client.get(f"/v1/articles/{view.id}?fields=headline")
+    await client.get(f"/v1/articles/{view.id}", headers={"Authorization": "Bearer x"})
+    assert cache.hits == hits
+
+
+async def test_follower_evicts_articles_changed_by_anyone(app, client, sessions, session, settings):
+    view = await add_article(session, settings, headline="Before")
+    follower = ChangeFollower(app.state.read_cache, sessions)
+    await follower.start()
+    await client.get(f"/v1/articles/{view.id}")
+    assert app.state.read_cache.lookup(view.id) is not None
+    await add_article(
+        session, settings, headline="Before", dek="A new dek."
+    )  # same slug: an update
+    assert await follower.poll() == 1
+    assert app.state.read_cache.lookup(view.id) is None
+    fresh = (await client.get(f"/v1/articles/{view.id}")).json()
+    assert fresh["dek"] == "A new dek."
+    assert fresh["revision"] == 2
+    assert await follower.poll() == 0
+
+
+async def test_follower_sees_a_seq_that_commits_after_a_higher_one(app, sessions, session):
+    """PostgreSQL sequences can commit out of order: a gap is re-checked until it fills."""
+    import datetime as dt
+
+    from app.models import Change
+
+    cache: ReadCache = app.state.read_cache
+    follower = ChangeFollower(cache, sessions)
+    await follower.start()
+    base = cache.watermark
+    now = dt.datetime.now(dt.UTC)
+    for article_id in ("art_a", "art_b"):
+        cache.store(entry(article_id, article_id), cache.epoch)
+    session.add(Change(seq=base + 2, event="updated", article_id="art_b", revision=2, at=now))
+    await session.flush()
+    assert await follower.poll() == 1
+    assert base + 1 in follower.gaps
+    session.add(Change(seq=base + 1, event="updated", article_id="art_a", revision=2, at=now))
+    await session.flush()
+    assert cache.lookup("art_a") is not None
+    assert await follower.poll() == 1
+    assert cache.lookup("art_a") is None
+    assert not follower.gaps
