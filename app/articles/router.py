@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -75,8 +76,11 @@ def _when(raw: str | None, name: str) -> dt.datetime | None:
     """An RFC 3339 time or a plain date (midnight UTC); a naive time is taken as UTC."""
     if raw is None:
         return None
+    text = raw.strip().replace("z", "Z")
+    # An unencoded "+" in a query string arrives as a space: "...T09:00:00 02:00".
+    text = re.sub(r" (\d\d:?\d\d)$", r"+\1", text)
     try:
-        value = dt.datetime.fromisoformat(raw.strip().replace("z", "Z"))
+        value = dt.datetime.fromisoformat(text)
     except ValueError:
         raise invalid_param(name, "must be an RFC 3339 date-time or a YYYY-MM-DD date") from None
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -101,3 +101,32 @@ async def test_health_and_readiness(client):
     assert ready.json()["status"] == "ok"
     assert (await client.get("/openapi.json")).json()["info"]["title"] == "Byline"
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_unexpected_error_is_a_500_problem_without_internals(app, monkeypatch):
+    import httpx
+
+    from app.articles import service
+
+    async def explode(*_args, **_kwargs):
+        raise RuntimeError("SELECT secret FROM internals")
+
+    monkeypatch.setattr(service, "list_articles", explode)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://byline.test") as c:
+        response = await c.get("/v1/articles", headers={"X-Request-ID": "req-500"})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["x-request-id"] == "req-500"
+    assert "SELECT" not in response.text
+    assert "Traceback" not in response.text
+    assert "req-500" in response.json()["detail"]
+
+
+async def test_unencoded_plus_in_an_offset_is_understood(client, session, settings):
+    import datetime as dt
+
+    await add_article(session, settings, published_at=dt.datetime(2025, 3, 1, 12, tzinfo=dt.UTC))
+    response = await client.get("/v1/articles?published_after=2025-03-01T13:00:00+02:00")
+    assert response.status_code == 200
+    assert len(response.json()["data"]) == 1
