@@ -77,7 +77,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-async def engine(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AsyncEngine]:
+async def engine(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[AsyncEngine]:
     if backend == "sqlite":
         path = tmp_path_factory.mktemp("db") / "test.db"
         eng = make_engine(f"sqlite:///{path}")
