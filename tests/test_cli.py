@@ -38,7 +38,8 @@ def test_a_failed_document_is_named_and_exits_non_zero(database):
     shutil.copy(EXAMPLES / "glacier-retreat-alpine-water.txt", database / "good.txt")
     result = runner.invoke(cli, ["import", str(bad), str(database / "good.txt")])
     assert result.exit_code == 1
-    assert "bad.txt" in result.output and "block 3" in result.output
+    assert "bad.txt" in result.output
+    assert "block 3" in result.output
     assert "1 created, 0 updated, 0 unchanged, 1 failed" in result.output
 
 
