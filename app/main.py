@@ -14,6 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from app.api import v1
 from app.articles.cache import ChangeFollower, ReadCache
 from app.articles.fastpath import CachedArticleMiddleware
+from app.articles.readmodel import ViewCache
 from app.articles.search import SearchIndex
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessionmaker
@@ -67,6 +68,7 @@ def create_app(
     dialect = sessions.kw["bind"].dialect.name
     app.state.search = SearchIndex(dialect)
     app.state.read_cache = ReadCache(settings.cache_max_bytes)
+    app.state.views = ViewCache(settings.view_cache_entries)
     app.state.migration_head = migration_head()
     install_error_handlers(app)
     app.include_router(v1)

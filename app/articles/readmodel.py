@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -128,6 +129,48 @@ async def load_views(session: AsyncSession, ids: Sequence[str]) -> dict[str, Art
         return {}
     rows = await session.scalars(select(Article).where(Article.id.in_(ids)).options(*LOAD_PARTS))
     return {article.id: view_of(article) for article in rows}
+
+
+class ViewCache:
+    """Read models by (id, revision), least recently used out first.
+
+    A revision never changes, so an entry can never be stale: a write makes a new
+    revision, and lists ask for the revision they found in the database.
+    """
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._views: OrderedDict[tuple[str, int], ArticleView] = OrderedDict()
+
+    def get(self, article_id: str, revision: int) -> ArticleView | None:
+        view = self._views.get((article_id, revision))
+        if view is not None:
+            self._views.move_to_end((article_id, revision))
+        return view
+
+    def put(self, view: ArticleView) -> None:
+        if self.max_entries <= 0:
+            return
+        self._views[(view.id, view.revision)] = view
+        while len(self._views) > self.max_entries:
+            self._views.popitem(last=False)
+
+
+async def load_revisions(
+    session: AsyncSession, keys: Sequence[tuple[str, int]], cache: ViewCache | None
+) -> list[ArticleView]:
+    """The read models of (id, revision) pairs, in order, loading only what the cache lacks."""
+    found = {key: cache.get(*key) for key in keys} if cache else dict.fromkeys(keys)
+    missing = [article_id for (article_id, _), view in found.items() if view is None]
+    loaded = await load_views(session, missing)
+    for view in loaded.values():
+        found[(view.id, view.revision)] = view
+        if cache:
+            cache.put(view)
+    # A row can change between the keyset query and the load; the loaded revision wins.
+    latest = {article_id: view for (article_id, _), view in found.items() if view}
+    latest.update(loaded)
+    return [latest[article_id] for article_id, _ in keys if article_id in latest]
 
 
 # ---- faces: pure functions from the read model to plain data

@@ -161,7 +161,9 @@ async def list_articles(
         include_total,
     )
     wanted = _fields(fields, LIST_FIELDS)
-    page = await service.list_articles(session, query, now, request.app.state.search)
+    page = await service.list_articles(
+        session, query, now, request.app.state.search, request.app.state.views
+    )
     envelope = _list_body(request, settings, query, page, wanted)
     body = json_bytes(envelope)
     last = max((v.updated_at for v in page.views), default=None)
@@ -298,7 +300,7 @@ async def related_articles(
     view = await service.get(session, key, now)
     if view.is_tombstone:
         raise NotFound(f"Article {view.id} was {view.status}; it has no related articles.")
-    views = await service.related(session, view, limit, now)
+    views = await service.related(session, view, limit, now, request.app.state.views)
     body = json_bytes({"data": [summary_face(v, settings.public_base_url) for v in views]})
     last = max((v.updated_at for v in views), default=view.updated_at)
     return _respond(

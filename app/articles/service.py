@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, and_, exists, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.articles.readmodel import ArticleView, load_views
+from app.articles.readmodel import ArticleView, ViewCache, load_revisions, load_views
 from app.articles.schemas import ArticleCreate
 from app.articles.search import SearchIndex, terms_of
 from app.articles.writer import build_view, new_article_id, placement_of, same_content, write_view
@@ -217,7 +217,11 @@ def _key_of(view: ArticleView, sort: str, score: float | None) -> list[Any]:
 
 
 async def list_articles(
-    session: AsyncSession, query: ListQuery, now: dt.datetime, index: SearchIndex
+    session: AsyncSession,
+    query: ListQuery,
+    now: dt.datetime,
+    index: SearchIndex,
+    views_cache: ViewCache | None = None,
 ) -> ListPage:
     """One keyset page of visible articles, with optional highlights, total and facets."""
     terms = terms_of(query.q) if query.q else []
@@ -226,7 +230,9 @@ async def list_articles(
     base, score = _base_select(query, now, index, terms)
     order, seek = _keyset(query, score)
     stmt = (
-        base.with_only_columns(Article.id, *([score] if score is not None else []))
+        base.with_only_columns(
+            Article.id, Article.revision, *([score] if score is not None else [])
+        )
         .order_by(*order)
         .limit(query.limit + 1)
     )
@@ -234,12 +240,11 @@ async def list_articles(
         stmt = stmt.where(seek)
     rows = (await session.execute(stmt)).all()
     page_rows = rows[: query.limit]
-    ids = [row[0] for row in page_rows]
-    views_by_id = await load_views(session, ids)
-    views = [views_by_id[i] for i in ids]
+    views = await load_revisions(session, [(row[0], row[1]) for row in page_rows], views_cache)
+    ids = [view.id for view in views]
     next_key = None
     if len(rows) > query.limit and views:
-        next_key = _key_of(views[-1], query.sort, page_rows[-1][1] if score is not None else None)
+        next_key = _key_of(views[-1], query.sort, page_rows[-1][2] if score is not None else None)
     highlights = await index.highlights(session, terms, ids) if terms else {}
     page = ListPage(views, next_key, highlights)
     if query.include_total:
@@ -315,7 +320,11 @@ def _facet_select(name: str, matching: Any) -> AnySelect:
 
 
 async def related(
-    session: AsyncSession, view: ArticleView, limit: int, now: dt.datetime
+    session: AsyncSession,
+    view: ArticleView,
+    limit: int,
+    now: dt.datetime,
+    views_cache: ViewCache | None = None,
 ) -> list[ArticleView]:
     """Visible articles sharing tags (2 points each) or the category (1 point), best first."""
     tag_ids = select(ArticleTag.tag_id).where(ArticleTag.article_id == view.id)
@@ -330,7 +339,7 @@ async def related(
         Integer
     )
     stmt = (
-        select(Article.id)
+        select(Article.id, Article.revision)
         .outerjoin(shared, shared.c.article_id == Article.id)
         .where(
             visible(now),
@@ -340,9 +349,8 @@ async def related(
         .order_by(score.desc(), Article.published_at.desc(), Article.id.desc())
         .limit(limit)
     )
-    ids = list(await session.scalars(stmt))
-    views = await load_views(session, ids)
-    return [views[i] for i in ids]
+    rows = (await session.execute(stmt)).all()
+    return await load_revisions(session, [(row[0], row[1]) for row in rows], views_cache)
 
 
 # ---- taxonomies

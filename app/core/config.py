@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     cache_stale_while_revalidate: int = Field(30, ge=0, le=86400)
     cache_poll_interval: float = Field(1.0, gt=0, le=60)
     cache_max_bytes: int = Field(64 * 1024 * 1024, ge=0)
+    view_cache_entries: int = Field(20_000, ge=0)
     cursor_secret: str = "byline-cursor-integrity"
     default_language: str = "en"
     copyright_holder: str = "Byline"

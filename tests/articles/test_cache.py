@@ -113,3 +113,41 @@ async def test_follower_sees_a_seq_that_commits_after_a_higher_one(app, sessions
     assert await follower.poll() == 1
     assert cache.lookup("art_a") is None
     assert not follower.gaps
+
+
+class TestViewCache:
+    def test_lru_by_count(self):
+        from app.articles.readmodel import ViewCache
+
+        cache = ViewCache(2)
+        views = [_view(f"art_{n}") for n in range(3)]
+        for view in views[:2]:
+            cache.put(view)
+        assert cache.get("art_0", 1) is views[0]
+        cache.put(views[2])
+        assert cache.get("art_1", 1) is None
+        assert cache.get("art_0", 1) is views[0]
+        assert cache.get("art_0", 2) is None
+
+    async def test_lists_reuse_views_and_never_serve_an_old_revision(
+        self, app, client, session, settings
+    ):
+        view = await add_article(session, settings, headline="Cached list", dek="Old dek.")
+        first = (await client.get("/v1/articles")).json()["data"][0]
+        assert app.state.views.get(view.id, 1) is not None
+        assert first["dek"] == "Old dek."
+        await add_article(session, settings, headline="Cached list", dek="New dek.")
+        again = (await client.get("/v1/articles")).json()["data"][0]
+        assert again["dek"] == "New dek."
+        assert app.state.views.get(view.id, 2) is not None
+
+
+def _view(article_id: str):
+    import dataclasses
+    import datetime as dt
+
+    from app.articles.readmodel import ArticleView
+
+    fields = {f.name: None for f in dataclasses.fields(ArticleView)}
+    fields.update(id=article_id, revision=1, updated_at=dt.datetime.now(dt.UTC))
+    return ArticleView(**fields)
