@@ -19,7 +19,7 @@ from app.articles.search import SearchIndex
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessionmaker
 from app.core.errors import install_error_handlers
-from app.core.middleware import RequestIdMiddleware
+from app.core.middleware import HeadAsGetMiddleware, RequestIdMiddleware
 from app.health import migration_head
 from app.health import router as health_router
 
@@ -88,4 +88,5 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
         expose_headers=EXPOSED_HEADERS,
         max_age=600,
     )
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(RequestIdMiddleware)

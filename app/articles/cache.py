@@ -51,6 +51,7 @@ class ReadCache:
         self.max_bytes = max_bytes
         self.watermark = 0  # highest change-log seq applied
         self.epoch = 0  # counts evictions
+        self._cleared_at = 0
         self._entries: OrderedDict[str, CachedResponse] = OrderedDict()
         self._slugs: dict[str, str] = {}
         self._bytes = 0
@@ -68,7 +69,9 @@ class ReadCache:
         return entry
 
     def store(self, entry: CachedResponse, loaded_at: int) -> bool:
-        if self._evicted_at.get(entry.article_id, -1) > loaded_at or entry.size > self.max_bytes:
+        if loaded_at < self._cleared_at or entry.size > self.max_bytes:
+            return False
+        if self._evicted_at.get(entry.article_id, -1) > loaded_at:
             return False
         self._drop(entry.article_id)
         self._entries[entry.article_id] = entry
@@ -85,6 +88,13 @@ class ReadCache:
         self._evicted_at.move_to_end(article_id)
         if len(self._evicted_at) > EVICTION_MEMORY:
             self._evicted_at.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything, and refuse what was loaded before this moment."""
+        self.epoch += 1
+        self._cleared_at = self.epoch
+        for article_id in list(self._entries):
+            self._drop(article_id)
 
     def _drop(self, article_id: str) -> None:
         old = self._entries.pop(article_id, None)
@@ -113,6 +123,8 @@ class ChangeFollower:
     async def start(self) -> None:
         async with self.sessions() as session:
             self.cache.watermark = await session.scalar(select(func.max(Change.seq))) or 0
+        # Anything cached before the log could be read may predate a change now behind us.
+        self.cache.clear()
 
     async def poll(self) -> int:
         """Apply every change committed since the last poll; returns how many were new."""
@@ -151,10 +163,15 @@ class ChangeFollower:
                 del self.gaps[seq]
 
     async def run(self, interval: float) -> None:
-        await self.start()
+        """Follow the log forever; until the first read succeeds (say, before migrations) retry it."""
+        started = False
         while True:
-            await asyncio.sleep(interval)
             try:
-                await self.poll()
-            except Exception:  # the database may be briefly away; keep following
-                log.warning("change-log poll failed; retrying", exc_info=True)
+                if started:
+                    await self.poll()
+                else:
+                    await self.start()
+                    started = True
+            except Exception:  # the database may be away or not migrated yet; keep trying
+                log.warning("change-log read failed; retrying", exc_info=True)
+            await asyncio.sleep(interval)

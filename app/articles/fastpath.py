@@ -13,7 +13,7 @@ PREFIX = "/v1/articles/"
 class CachedArticleMiddleware:
     """Serve a cached public detail response (200 or 304), or pass the request on.
 
-    Only plain requests qualify: GET/HEAD, no query string, no credentials. Everything
+    Only plain requests qualify: GET (HEAD arrives as GET), no query string, no credentials. Everything
     else (and every miss) goes to the router, which fills the cache.
     """
 
@@ -30,17 +30,12 @@ class CachedArticleMiddleware:
             await send({"type": "http.response.start", "status": 304, "headers": entry.headers_304})
             await send({"type": "http.response.body", "body": b""})
             return
-        body = b"" if scope["method"] == "HEAD" else entry.body
         await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": entry.body})
 
     def _entry_for(self, scope: Scope) -> CachedResponse | None:
         path: str = scope["path"]
-        if (
-            scope["method"] not in ("GET", "HEAD")
-            or scope["query_string"]
-            or not path.startswith(PREFIX)
-        ):
+        if scope["method"] != "GET" or scope["query_string"] or not path.startswith(PREFIX):
             return None
         key = path[len(PREFIX) :]
         if not key or "/" in key:

@@ -21,6 +21,7 @@ from app.articles.readmodel import (
     tombstone_face,
 )
 from app.articles.schemas import (
+    ArticleFields,
     ArticleList,
     ArticleRead,
     AuthorList,
@@ -60,6 +61,8 @@ def _fields(raw: str | None, allowed: tuple[str, ...]) -> list[str] | None:
     if raw is None:
         return None
     names = _split([raw])
+    if not names:
+        raise invalid_param("fields", "must name at least one field")
     unknown = [name for name in names if name not in allowed]
     if unknown:
         raise invalid_param(
@@ -237,7 +240,7 @@ def _with_query(base: str, params: list[tuple[str, str]]) -> str:
 
 
 ArticleResponses: dict[int | str, dict[str, Any]] = {
-    200: {"model": ArticleRead},
+    200: {"model": ArticleRead | ArticleFields},
     404: PROBLEM,
     410: {"model": Tombstone, "description": "Retracted or deleted: the tombstone"},
     422: PROBLEM,

@@ -156,6 +156,50 @@ class ArticleSummary(Schema):
     highlight: str | None = None
 
 
+class ArticleFields(Schema):
+    """An article narrowed by `fields=`: the id and only the fields asked for."""
+
+    id: str
+    slug: str | None = None
+    url: str | None = None
+    headline: str | None = None
+    dek: str | None = None
+    category: RefRead | None = None
+    authors: list[RefRead] | None = None
+    status: Literal["draft", "scheduled", "published", "retracted"] | None = None
+    published_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    embargo_until: dt.datetime | None = None
+    language: str | None = None
+    takeaways: list[str] | None = None
+    sections: list[SectionRead] | None = None
+    tags: list[RefRead] | None = None
+    word_count: int | None = None
+    reading_time_minutes: int | None = None
+    revision: int | None = None
+    corrections: list[CorrectionRead] | None = None
+    rights: RightsRead | None = None
+    links: ArticleLinks | None = None
+
+
+class ArticleSummaryFields(Schema):
+    """An article summary narrowed by `fields=`."""
+
+    id: str
+    slug: str | None = None
+    url: str | None = None
+    headline: str | None = None
+    dek: str | None = None
+    category: RefRead | None = None
+    authors: list[RefRead] | None = None
+    published_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    takeaways: list[str] | None = None
+    word_count: int | None = None
+    links: ArticleLinks | None = None
+    highlight: str | None = None
+
+
 class FacetCount(Schema):
     slug: str
     name: str
@@ -175,7 +219,7 @@ class ListLinks(Schema):
 
 
 class ArticleList(Schema):
-    data: list[ArticleSummary]
+    data: list[ArticleSummary | ArticleSummaryFields]
     meta: ListMeta
     links: ListLinks
 

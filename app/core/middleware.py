@@ -36,3 +36,22 @@ def _incoming(scope: Scope) -> bytes | None:
         if name == b"x-request-id":
             return value if VALID_REQUEST_ID.match(value) else None
     return None
+
+
+class HeadAsGetMiddleware:
+    """Answer HEAD exactly as GET, without the body (RFC 9110 section 9.3.2)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_without_body)
