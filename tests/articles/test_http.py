@@ -130,3 +130,19 @@ async def test_unencoded_plus_in_an_offset_is_understood(client, session, settin
     response = await client.get("/v1/articles?published_after=2025-03-01T13:00:00+02:00")
     assert response.status_code == 200
     assert len(response.json()["data"]) == 1
+
+
+async def test_head_is_answered_like_get_without_a_body(client, session, settings):
+    view = await add_article(session, settings)
+    for path in ("/v1/articles", f"/v1/articles/{view.id}", "/v1/categories"):
+        get = await client.get(path)
+        head = await client.head(path)
+        assert head.status_code == 200
+        assert head.content == b""
+        assert head.headers["etag"] == get.headers["etag"]
+
+
+async def test_empty_fields_is_a_422(client):
+    response = await client.get("/v1/articles?fields=")
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["query", "fields"]
