@@ -1,9 +1,12 @@
-"""The `byline` command: migrate, serve, import, demo."""
+"""The `byline` command: migrate, serve, import, demo, keys."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
@@ -13,10 +16,14 @@ from alembic import command
 from alembic.config import Config
 from rich.console import Console
 from rich.progress import Progress
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access import service as access
+from app.access.schemas import KeyRead
 from app.articles.search import SearchIndex
 from app.core.config import get_settings
-from app.core.db import make_engine, make_sessionmaker
+from app.core.db import make_engine, make_sessionmaker, session_scope
+from app.core.errors import AppError
 from app.core.paths import ALEMBIC_INI
 from app.ingest.service import ImportOutcome, collect_files, import_files
 
@@ -89,6 +96,113 @@ def _print_summary(outcomes: list[ImportOutcome]) -> None:
         f"{len(outcomes)} document(s): {counts['created']} created, {counts['updated']} updated, "
         f"{counts['unchanged']} unchanged, {counts['failed']} failed"
     )
+
+
+@cli.command()
+def demo(
+    articles: Annotated[int, typer.Option(min=1, help="How many articles the corpus has.")],
+    seed: Annotated[int, typer.Option(min=0, help="The same seed gives the same corpus.")] = 1,
+) -> None:
+    """Write a deterministic synthetic corpus of published articles; existing ones are skipped."""
+    # Imported here: the demo's word lists and worker plumbing are only needed by this command.
+    from app.demo.command import DemoError, run_demo
+
+    try:
+        summary = run_demo(get_settings(), articles, seed, console)
+    except DemoError as error:
+        console.print(f"[red]{error}[/red]", highlight=False)
+        raise typer.Exit(1) from None
+    typer.echo(summary.describe())
+
+
+keys_cli = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+cli.add_typer(keys_cli, name="keys")
+
+
+def _split_options(values: list[str]) -> list[str]:
+    """Options that may be repeated and may hold comma-separated lists."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+@keys_cli.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="A unique name for the key.")],
+    scope: Annotated[
+        list[str],
+        typer.Option(help="read, syndicate, write, stats, admin (repeat or comma-separate)."),
+    ],
+    category: Annotated[
+        list[str] | None, typer.Option(help="Limit the key to these category slugs.")
+    ] = None,
+    rate_limit: Annotated[
+        str | None, typer.Option(help="N/second|minute|hour|day for this key.")
+    ] = None,
+) -> None:
+    """Create a key and print it: the key alone is the last line of standard output."""
+    key, secret = asyncio.run(
+        _keys_create(name, _split_options(scope), _split_options(category or []), rate_limit)
+    )
+    typer.echo(
+        f"created key {key.id} ({key.name}) with scopes {', '.join(key.scopes)}; store it now, it is not shown again:"
+    )
+    typer.echo(secret)
+
+
+async def _keys_create(
+    name: str, scopes: list[str], categories: list[str], rate_limit: str | None
+) -> tuple[KeyRead, str]:
+    async with _unit_of_work() as session:
+        try:
+            key, secret = await access.create(
+                session, name=name, scopes=scopes, categories=categories or None,
+                rate_limit=rate_limit, now=dt.datetime.now(dt.UTC),
+            )  # fmt: skip
+        except AppError as exc:
+            raise typer.BadParameter(exc.detail) from None
+        return KeyRead.model_validate(key), secret
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    for key in asyncio.run(_keys_list()):
+        state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+        categories = ",".join(key.categories) if key.categories else "all categories"
+        typer.echo(
+            f"{key.id}\t{key.name}\t{key.prefix}…\t{','.join(key.scopes)}\t{categories}\t{key.rate_limit or 'default limit'}\t{state}"
+        )
+
+
+async def _keys_list() -> list[KeyRead]:
+    async with _unit_of_work() as session:
+        return [KeyRead.model_validate(k) for k in await access.list_keys(session)]
+
+
+@keys_cli.command("revoke")
+def keys_revoke(key: Annotated[str, typer.Argument(help="The key's id or name.")]) -> None:
+    """Revoke a key by id or name."""
+    revoked = asyncio.run(_keys_revoke(key))
+    typer.echo(f"revoked key {revoked.id} ({revoked.name})")
+
+
+async def _keys_revoke(id_or_name: str) -> KeyRead:
+    async with _unit_of_work() as session:
+        try:
+            return KeyRead.model_validate(
+                await access.revoke(session, id_or_name, dt.datetime.now(dt.UTC))
+            )
+        except AppError as exc:
+            raise typer.BadParameter(exc.detail) from None
+
+
+@contextlib.asynccontextmanager
+async def _unit_of_work() -> AsyncIterator[AsyncSession]:
+    engine = make_engine(get_settings().database_url)
+    try:
+        async with session_scope(make_sessionmaker(engine)) as session:
+            yield session
+    finally:
+        await engine.dispose()
 
 
 def main() -> None:

@@ -53,4 +53,9 @@ async def readyz(request: Request) -> Response:
             {"status": "unavailable", "reason": f"migrations behind: at {current}, head is {head}"},
             503,
         )
-    return _json({"status": "ok", "database": "ok", "migration": current})
+    limiter = request.app.state.limiter
+    limits = "ok"
+    if limiter.shared and not await limiter.healthy():
+        # Reads keep working without the shared store; say so rather than fail.
+        limits = "degraded: the shared rate-limit store is unreachable; limits are not enforced"
+    return _json({"status": "ok", "database": "ok", "migration": current, "rate_limits": limits})

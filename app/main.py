@@ -11,6 +11,9 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.middleware.cors import CORSMiddleware
 
+from app.access.middleware import AccessMiddleware, KeyResolver
+from app.access.ratelimit import RateLimiter, parse_limit
+from app.access.usage import UsageMiddleware, UsageRecorder
 from app.api import v1
 from app.articles.cache import ChangeFollower, ReadCache
 from app.articles.fastpath import CachedArticleMiddleware
@@ -33,16 +36,24 @@ EXPOSED_HEADERS = [
 ]  # fmt: skip
 
 
+USAGE_FLUSH_SECONDS = 5.0
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     follower = ChangeFollower(app.state.read_cache, app.state.sessions)
-    task = asyncio.create_task(follower.run(app.state.settings.cache_poll_interval))
+    tasks = [
+        asyncio.create_task(follower.run(app.state.settings.cache_poll_interval)),
+        asyncio.create_task(app.state.usage.run(USAGE_FLUSH_SECONDS)),
+    ]
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):  # a graceful stop keeps what was counted
+            await app.state.usage.flush()
         if app.state.owns_engine:
             await app.state.engine.dispose()
 
@@ -70,6 +81,9 @@ def create_app(
     app.state.read_cache = ReadCache(settings.cache_max_bytes)
     app.state.views = ViewCache(settings.view_cache_entries)
     app.state.migration_head = migration_head()
+    app.state.keys = KeyResolver(sessions, settings.key_cache_seconds)
+    app.state.limiter = RateLimiter.from_url(settings.redis_url)
+    app.state.usage = UsageRecorder(sessions)
     install_error_handlers(app)
     app.include_router(v1)
     app.include_router(health_router)
@@ -80,6 +94,14 @@ def create_app(
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
     # Added innermost first: the cache answers inside CORS and the request id.
     app.add_middleware(CachedArticleMiddleware, cache=app.state.read_cache)
+    app.add_middleware(
+        AccessMiddleware,
+        keys=app.state.keys,
+        limiter=app.state.limiter,
+        anonymous_limit=parse_limit(settings.anonymous_rate_limit),
+        key_limit=parse_limit(settings.key_rate_limit),
+    )
+    app.add_middleware(UsageMiddleware, recorder=app.state.usage)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

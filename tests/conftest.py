@@ -114,7 +114,9 @@ async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[A
 
 @pytest.fixture
 def settings(backend: str) -> Settings:
-    return Settings(database_url="sqlite:///unused.db", public_base_url=BASE_URL)
+    return Settings(
+        database_url="sqlite:///unused.db", public_base_url=BASE_URL, anonymous_rate_limit="none"
+    )
 
 
 @pytest.fixture

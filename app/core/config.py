@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Annotated
 
@@ -9,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SQLITE_DEFAULT = "sqlite:///var/byline.db"
+RATE_LIMIT = re.compile(r"^\s*[1-9]\d*\s*/\s*(second|minute|hour|day)\s*$")
 
 
 def async_database_url(url: str) -> str:
@@ -35,6 +37,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BYLINE_", extra="ignore")
 
     database_url: str = SQLITE_DEFAULT
+    redis_url: str | None = None
+    anonymous_rate_limit: str = "300/minute"
+    key_rate_limit: str = "3000/minute"
+    key_cache_seconds: float = Field(5.0, ge=0, le=300)
     public_base_url: str = "http://127.0.0.1:8000"
     cors_origins: Annotated[list[str], NoDecode] = ["*"]
     cache_max_age: int = Field(60, ge=1, le=300)
@@ -53,6 +59,15 @@ class Settings(BaseSettings):
     def _known_driver(cls, value: str) -> str:
         async_database_url(value)
         return value
+
+    @field_validator("anonymous_rate_limit", "key_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        if value.strip().lower() in ("none", ""):
+            return "none"
+        if not RATE_LIMIT.match(value):
+            raise ValueError("must be N/second, N/minute, N/hour, N/day or none")
+        return value.strip()
 
     @field_validator("public_base_url")
     @classmethod

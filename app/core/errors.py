@@ -23,6 +23,7 @@ class AppError(Exception):
     status = 400
     slug = "bad-request"
     title = "Bad request"
+    headers: dict[str, str] = {}
 
     def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
         super().__init__(detail)
@@ -40,6 +41,27 @@ class Gone(AppError):
 
 class Conflict(AppError):
     status, slug, title = 409, "conflict", "Conflict"
+
+
+class Unauthorized(AppError):
+    status, slug, title = 401, "unauthorized", "Unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="byline"'}
+
+
+class Forbidden(AppError):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+class PreconditionFailed(AppError):
+    status, slug, title = 412, "precondition-failed", "Precondition failed"
+
+
+class PreconditionRequired(AppError):
+    status, slug, title = 428, "precondition-required", "Precondition required"
+
+
+class ServiceBusy(AppError):
+    status, slug, title = 503, "busy", "Service busy"
 
 
 class InvalidInput(AppError):
@@ -62,9 +84,11 @@ STATUS_SLUGS = {
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),
     406: ("not-acceptable", "Not acceptable"),
+    412: ("precondition-failed", "Precondition failed"),
     413: ("payload-too-large", "Payload too large"),
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("validation-error", "Invalid input"),
+    428: ("precondition-required", "Precondition required"),
     429: ("too-many-requests", "Too many requests"),
     500: ("internal-error", "Internal server error"),
 }
@@ -99,7 +123,13 @@ def _clean_loc(loc: Any) -> list[str | int]:
 async def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     return problem_response(
-        request, exc.status, exc.detail, slug=exc.slug, title=exc.title, extra=exc.extra
+        request,
+        exc.status,
+        exc.detail,
+        slug=exc.slug,
+        title=exc.title,
+        extra=exc.extra,
+        headers=dict(exc.headers),
     )
 
 

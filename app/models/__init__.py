@@ -1,6 +1,7 @@
 """The ORM: the one import point for every table (Alembic reads Base.metadata from here)."""
 
 from app.core.db import Base
+from app.models.access import ApiKey, IdempotencyRecord
 from app.models.article import (
     Article,
     ArticleAuthor,
@@ -15,8 +16,11 @@ from app.models.article import (
     Takeaway,
 )
 from app.models.events import Change, ChangeEvent
+from app.models.usage import UsageDaily
 
 __all__ = [
+    "ApiKey",
+    "IdempotencyRecord",
     "Article",
     "ArticleAuthor",
     "ArticleStatus",
@@ -31,4 +35,5 @@ __all__ = [
     "Section",
     "Tag",
     "Takeaway",
+    "UsageDaily",
 ]

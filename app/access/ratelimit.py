@@ -1,0 +1,90 @@
+"""Rate limits per key (or per client address) with the `limits` library, in memory or Redis."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import FixedWindowRateLimiter
+
+log = logging.getLogger("byline.ratelimit")
+WARN_EVERY_SECONDS = 30.0
+
+
+@functools.lru_cache(maxsize=256)
+def parse_limit(value: str | None) -> RateLimitItem | None:
+    """`N/second|minute|hour|day` as a limit; `none` (or empty) means no limit."""
+    if value is None or value.strip().lower() in ("", "none"):
+        return None
+    return parse(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_seconds: int
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return [
+            (b"ratelimit-limit", str(self.limit).encode()),
+            (b"ratelimit-remaining", str(self.remaining).encode()),
+            (b"ratelimit-reset", str(self.reset_seconds).encode()),
+        ]
+
+
+class RateLimiter:
+    """Counts requests in fixed windows; shared across processes when backed by Redis.
+
+    If the shared store fails, requests are let through (fail open) and the failure is
+    logged and reported by /readyz: limits protect the service, they must not take it down.
+    """
+
+    def __init__(self, storage: Storage, *, shared: bool) -> None:
+        self.storage = storage
+        self.shared = shared
+        self.limiter = FixedWindowRateLimiter(storage)
+        self.last_error: str | None = None
+        self._last_warning = 0.0
+
+    @classmethod
+    def from_url(cls, redis_url: str | None) -> RateLimiter:
+        if redis_url:
+            uri = redis_url.replace("redis://", "async+redis://", 1).replace(
+                "rediss://", "async+rediss://", 1
+            )
+            return cls(RedisStorage(uri, implementation="redispy"), shared=True)
+        return cls(MemoryStorage(), shared=False)
+
+    async def hit(self, item: RateLimitItem, identity: str) -> Decision | None:
+        """Count one request; None when the store is unavailable (the request goes through)."""
+        try:
+            allowed = await self.limiter.hit(item, "byline", identity)
+            reset_at, remaining = await self.limiter.get_window_stats(item, "byline", identity)
+        except Exception as exc:  # any store failure: fail open
+            self._store_failed(exc)
+            return None
+        self.last_error = None
+        reset = max(0, math.ceil(reset_at - time.time()))
+        return Decision(allowed, item.amount, max(0, remaining), reset)
+
+    def _store_failed(self, exc: Exception) -> None:
+        self.last_error = (
+            f"rate-limit store unavailable ({type(exc).__name__}); limits not enforced"
+        )
+        now = time.monotonic()
+        if now - self._last_warning > WARN_EVERY_SECONDS:
+            self._last_warning = now
+            log.warning("rate-limit store failed, failing open: %s", exc)
+
+    async def healthy(self) -> bool:
+        try:
+            return bool(await self.storage.check())
+        except Exception:
+            return False

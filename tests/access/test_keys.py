@@ -1,0 +1,149 @@
+"""API keys: created by admins, stored hashed, scoped, revocable; /v1/keys/me."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import pytest
+from sqlalchemy import select
+
+from app.access import service
+from app.models import ApiKey
+
+
+async def make_key(
+    session, *scopes: str, name: str | None = None, categories=None, rate_limit=None
+) -> str:
+    _, secret = await service.create(
+        session, name=name or f"key-{'-'.join(scopes)}-{id(scopes)}", scopes=list(scopes),
+        categories=categories, rate_limit=rate_limit, now=dt.datetime.now(dt.UTC),
+    )  # fmt: skip
+    await session.flush()
+    return secret
+
+
+def auth(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+async def test_admin_creates_a_key_shown_once_and_stored_hashed(client, session):
+    admin = await make_key(session, "admin")
+    response = await client.post(
+        "/v1/keys",
+        json={
+            "name": "partner",
+            "scopes": ["read", "syndicate"],
+            "categories": ["science"],
+            "rate_limit": "10/minute",
+        },
+        headers=auth(admin),
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["key"].startswith("byl_")
+    assert len(body["key"]) > 40
+    assert body["scopes"] == ["read", "syndicate"]
+    assert body["categories"] == ["science"]
+    assert response.headers["location"] == f"/v1/keys/{body['id']}"
+    assert response.headers["cache-control"] == "private, no-store"
+    stored = await session.scalar(select(ApiKey).where(ApiKey.id == body["id"]))
+    assert stored.secret_hash == hashlib.sha256(body["key"].encode()).hexdigest()
+    assert body["key"] not in repr(stored.__dict__)
+    listed = (await client.get("/v1/keys", headers=auth(admin))).json()["data"]
+    assert "key" not in listed[-1]
+    assert body["key"] not in str(listed)
+
+
+async def test_keys_me_shows_the_caller_and_counts_today(app, client, session):
+    secret = await make_key(session, "read", name="reader", categories=["science"])
+    await client.get("/v1/articles", headers=auth(secret))
+    await client.get("/v1/categories", headers=auth(secret))
+    me = (await client.get("/v1/keys/me", headers=auth(secret))).json()
+    assert me["name"] == "reader"
+    assert me["scopes"] == ["read"]
+    assert me["categories"] == ["science"]
+    assert me["rate_limit"] == "3000/minute"
+    assert me["usage_today"] == 2
+    await app.state.usage.flush()
+    again = (await client.get("/v1/keys/me", headers=auth(secret))).json()
+    assert again["usage_today"] == 3
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        ({"Authorization": "Bearer byl_unknown"}, 401),
+        ({"Authorization": "Basic abc"}, 401),
+        ({"Authorization": "Bearer"}, 401),
+    ],
+)
+async def test_missing_unknown_or_malformed_key_is_401(client, headers, status):
+    response = await client.get("/v1/keys/me", headers=headers)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"].startswith("Bearer") or not headers
+
+
+async def test_an_unknown_key_is_refused_even_on_public_reads(client):
+    assert (await client.get("/v1/articles", headers=auth("byl_nope"))).status_code == 401
+    assert (await client.get("/v1/articles")).status_code == 200
+
+
+async def test_missing_scope_is_403_on_every_admin_route(client, session):
+    reader = await make_key(session, "read", "write", "stats", "syndicate")
+    for method, path in [
+        ("GET", "/v1/keys"),
+        ("POST", "/v1/keys"),
+        ("GET", "/v1/keys/x"),
+        ("DELETE", "/v1/keys/x"),
+    ]:
+        response = await client.request(
+            method, path, headers=auth(reader), json={"name": "n", "scopes": ["read"]}
+        )
+        assert response.status_code == 403, (method, path)
+        assert response.json()["status"] == 403
+
+
+async def test_revoked_key_stops_working(client, session):
+    admin = await make_key(session, "admin", name="boss")
+    victim = await make_key(session, "read", name="victim")
+    assert (await client.get("/v1/keys/me", headers=auth(victim))).status_code == 200
+    assert (await client.delete("/v1/keys/victim", headers=auth(admin))).status_code == 204
+    assert (await client.get("/v1/keys/me", headers=auth(victim))).status_code == 401
+    listed = (await client.get("/v1/keys/victim", headers=auth(admin))).json()
+    assert listed["revoked_at"] is not None
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "x", "scopes": ["superuser"]}, "scopes"),
+        ({"name": "x", "scopes": []}, "scopes"),
+        ({"name": "", "scopes": ["read"]}, "name"),
+        ({"name": "x", "scopes": ["read"], "rate_limit": "fast"}, "rate_limit"),
+        ({"name": "x", "scopes": ["read"], "categories": ["Not A Slug"]}, "categories"),
+        ({"name": "x", "scopes": ["read"], "colour": "red"}, "colour"),
+    ],
+)
+async def test_bad_key_input_is_422_naming_the_field(client, session, body, field):
+    admin = await make_key(session, "admin")
+    response = await client.post("/v1/keys", json=body, headers=auth(admin))
+    assert response.status_code == 422
+    assert any(field in [str(p) for p in e["loc"]] for e in response.json()["errors"]), (
+        response.json()
+    )
+
+
+async def test_duplicate_name_is_409(client, session):
+    admin = await make_key(session, "admin", name="root")
+    response = await client.post(
+        "/v1/keys", json={"name": "root", "scopes": ["read"]}, headers=auth(admin)
+    )
+    assert response.status_code == 409
+
+
+async def test_unknown_key_id_is_404(client, session):
+    admin = await make_key(session, "admin")
+    assert (await client.delete("/v1/keys/key_missing", headers=auth(admin))).status_code == 404

@@ -1,0 +1,85 @@
+"""Rate limits: headers on every /v1 response, 429 with Retry-After, per key and per address."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from app.access.ratelimit import RateLimiter
+from app.core.config import Settings
+from app.main import create_app
+from tests.access.test_keys import auth, make_key
+from tests.conftest import BASE_URL
+
+
+@pytest.fixture
+async def limited(sessions):
+    settings = Settings(
+        database_url="sqlite:///unused.db",
+        public_base_url=BASE_URL,
+        anonymous_rate_limit="3/minute",
+        key_rate_limit="5/minute",
+    )
+    app = create_app(settings, sessions)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as c:
+        yield c
+
+
+async def test_anonymous_limit_per_address_with_headers_then_429(limited):
+    seen = []
+    for _ in range(3):
+        response = await limited.get("/v1/articles")
+        assert response.status_code == 200
+        seen.append(int(response.headers["ratelimit-remaining"]))
+        assert response.headers["ratelimit-limit"] == "3"
+        assert 0 < int(response.headers["ratelimit-reset"]) <= 60
+    assert seen == [2, 1, 0]
+    refused = await limited.get("/v1/categories")
+    assert refused.status_code == 429
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert refused.headers["ratelimit-remaining"] == "0"
+    assert (await limited.get("/healthz")).status_code == 200
+
+
+async def test_keys_have_their_own_budget_and_per_key_limits(limited, session):
+    default = await make_key(session, "read", name="default-limit")
+    tight = await make_key(session, "read", name="tight", rate_limit="2/minute")
+    for _ in range(4):
+        await limited.get("/v1/articles")
+    assert (await limited.get("/v1/articles")).status_code == 429
+    assert (await limited.get("/v1/articles", headers=auth(default))).headers[
+        "ratelimit-limit"
+    ] == "5"
+    statuses = [
+        (await limited.get("/v1/articles", headers=auth(tight))).status_code for _ in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
+async def test_unreachable_redis_fails_open():
+    limiter = RateLimiter.from_url("redis://127.0.0.1:1/0")
+    from app.access.ratelimit import parse_limit
+
+    item = parse_limit("1/minute")
+    assert item is not None
+    assert await limiter.hit(item, "someone") is None
+    assert limiter.last_error is not None
+    assert not await limiter.healthy()
+
+
+async def test_readyz_reports_a_degraded_shared_store(sessions):
+    settings = Settings(database_url="sqlite:///unused.db", redis_url="redis://127.0.0.1:1/0")
+    app = create_app(settings, sessions)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as c:
+        assert (await c.get("/v1/articles")).status_code == 200
+        ready = await c.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["rate_limits"].startswith("degraded")
+
+
+def test_bad_limit_setting_stops_the_process():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="anonymous_rate_limit"):
+        Settings(anonymous_rate_limit="lots")
