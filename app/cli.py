@@ -80,7 +80,7 @@ async def _import(paths: list[Path], status: str, year: int | None) -> list[Impo
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("importing", total=len(files))
             return await import_files(
-                make_sessionmaker(engine), files, status=status, year=year, settings=settings,
+                make_sessionmaker(engine, writes=True), files, status=status, year=year, settings=settings,
                 index=SearchIndex(engine.dialect.name), file_done=lambda _: progress.advance(task),
             )  # fmt: skip
     finally:
@@ -199,7 +199,7 @@ async def _keys_revoke(id_or_name: str) -> KeyRead:
 async def _unit_of_work() -> AsyncIterator[AsyncSession]:
     engine = make_engine(get_settings().database_url)
     try:
-        async with session_scope(make_sessionmaker(engine)) as session:
+        async with session_scope(make_sessionmaker(engine, writes=True)) as session:
             yield session
     finally:
         await engine.dispose()

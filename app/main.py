@@ -22,9 +22,15 @@ from app.articles.search import SearchIndex
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessionmaker
 from app.core.errors import install_error_handlers
-from app.core.middleware import HeadAsGetMiddleware, RequestIdMiddleware
+from app.core.middleware import (
+    BodyGuardMiddleware,
+    BodyRule,
+    HeadAsGetMiddleware,
+    RequestIdMiddleware,
+)
 from app.health import migration_head
 from app.health import router as health_router
+from app.ingest.formats import MEDIA_TYPES as IMPORT_MEDIA_TYPES
 
 ALLOWED_HEADERS = [
     "Authorization", "Content-Type", "If-Match", "If-None-Match", "If-Modified-Since",
@@ -75,6 +81,9 @@ def create_app(
     if sessions is None:
         app.state.engine = make_engine(settings.database_url)
         sessions = make_sessionmaker(app.state.engine)
+        app.state.write_sessions = make_sessionmaker(app.state.engine, writes=True)
+    else:
+        app.state.write_sessions = sessions
     app.state.sessions = sessions
     dialect = sessions.kw["bind"].dialect.name
     app.state.search = SearchIndex(dialect)
@@ -94,6 +103,11 @@ def create_app(
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
     # Added innermost first: the cache answers inside CORS and the request id.
     app.add_middleware(CachedArticleMiddleware, cache=app.state.read_cache)
+    app.add_middleware(
+        BodyGuardMiddleware,
+        default=BodyRule(settings.max_body_bytes),
+        rules={"/v1/imports": BodyRule(settings.max_import_bytes, tuple(IMPORT_MEDIA_TYPES))},
+    )
     app.add_middleware(
         AccessMiddleware,
         keys=app.state.keys,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 
-import orjson
 from limits import RateLimitItem
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,9 +12,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.access import service
 from app.access.ratelimit import Decision, RateLimiter, parse_limit
 from app.access.service import KeyInfo
-from app.core.errors import PROBLEM_BASE
+from app.core.errors import send_problem
 
 LIMITED_PREFIX = "/v1/"
+CHALLENGE = (b"www-authenticate", b'Bearer realm="byline"')
 
 
 class KeyResolver:
@@ -79,14 +79,8 @@ class AccessMiddleware:
         if credentials is not None:
             key = await self.keys.resolve(credentials) if credentials else None
             if key is None:
-                await _problem(
-                    scope,
-                    send,
-                    401,
-                    "unauthorized",
-                    "Unauthorized",
-                    "The API key is missing, malformed, unknown or revoked.",
-                )
+                detail = "The API key is missing, malformed, unknown or revoked."
+                await send_problem(scope, send, 401, detail, [CHALLENGE])
                 return
         state["api_key"] = key
         decision = await self._count(scope, key)
@@ -95,14 +89,8 @@ class AccessMiddleware:
                 *decision.headers(),
                 (b"retry-after", str(max(1, decision.reset_seconds)).encode()),
             ]
-            await _problem(
-                scope,
-                send,
-                429,
-                "too-many-requests",
-                "Too many requests",
-                "The rate limit was exceeded; retry later.",
-                headers,
+            await send_problem(
+                scope, send, 429, "The rate limit was exceeded; retry later.", headers
             )
             return
         if decision is None:
@@ -142,28 +130,3 @@ def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
         await send(message)
 
     return sender
-
-
-async def _problem(
-    scope: Scope, send: Send, status: int, slug: str, title: str, detail: str,
-    headers: list[tuple[bytes, bytes]] | None = None,
-) -> None:  # fmt: skip
-    body = orjson.dumps(
-        {
-            "type": PROBLEM_BASE + slug,
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "instance": scope["path"],
-        }
-    )
-    raw = [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"cache-control", b"no-store"),
-        *(headers or []),
-    ]
-    if status == 401:
-        raw.append((b"www-authenticate", b'Bearer realm="byline"'))
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})

@@ -27,6 +27,7 @@ class CachedResponse:
 
     article_id: str
     slug: str
+    category: str
     revision: int
     etag: str
     last_modified_epoch: float

@@ -13,7 +13,7 @@ PREFIX = "/v1/articles/"
 class CachedArticleMiddleware:
     """Serve a cached public detail response (200 or 304), or pass the request on.
 
-    Only plain requests qualify: GET (HEAD arrives as GET), no query string, no credentials. Everything
+    Only plain requests qualify: GET (HEAD arrives as GET), no query string. Everything
     else (and every miss) goes to the router, which fills the cache.
     """
 
@@ -40,10 +40,11 @@ class CachedArticleMiddleware:
         key = path[len(PREFIX) :]
         if not key or "/" in key:
             return None
-        for name, _ in scope["headers"]:
-            if name == b"authorization":
-                return None
-        return self.cache.lookup(key)
+        entry = self.cache.lookup(key)
+        caller = scope.get("state", {}).get("api_key")  # set by AccessMiddleware
+        if entry is not None and caller is not None and not caller.allows_category(entry.category):
+            return None  # the router answers 404 for categories outside the key's limit
+        return entry
 
 
 def _is_fresh(scope: Scope, entry: CachedResponse) -> bool:

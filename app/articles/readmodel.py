@@ -188,6 +188,11 @@ def _ref(ref: RefView) -> dict[str, str]:
     return {"slug": ref.slug, "name": ref.name}
 
 
+def etag_of(view: ArticleView) -> str:
+    """The strong ETag of an article's full representation: its id and revision."""
+    return f'"{view.id}.{view.revision}"'
+
+
 def links_of(view: ArticleView, base_url: str) -> dict[str, str]:
     api = f"{base_url}/v1/articles/{view.id}"
     return {"self": api, "ninjs": f"{api}/ninjs", "jsonld": f"{api}/jsonld"}

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+from app.access.deps import CurrentKey
+from app.access.service import KeyInfo
 from app.articles import service
 from app.articles.cache import CachedResponse, ReadCache
 from app.articles.readmodel import (
     FULL_FIELDS,
     SUMMARY_FIELDS,
     ArticleView,
+    etag_of,
     full_face,
+    public_status,
     summary_face,
     tombstone_face,
 )
@@ -34,8 +39,9 @@ from app.articles.schemas import (
 )
 from app.core.config import Settings
 from app.core.deps import AppSettings, Now, Session
-from app.core.errors import NotFound, invalid_param
+from app.core.errors import Forbidden, NotFound, Unauthorized, invalid_param
 from app.core.http import (
+    PRIVATE_CACHE_CONTROL,
     decode_cursor,
     encode_cursor,
     etag_for,
@@ -47,7 +53,8 @@ from app.core.http import (
 
 router = APIRouter(tags=["articles"])
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-LIST_FIELDS = (*SUMMARY_FIELDS, "highlight")
+LIST_FIELDS = (*SUMMARY_FIELDS, "highlight", "status")
+EDITOR_STATUSES = ("draft", "scheduled", "published", "retracted")
 
 SortParam = Literal["-published_at", "published_at", "-updated_at", "updated_at", "relevance"]
 Repeatable = Annotated[list[str] | None, Query()]
@@ -91,11 +98,11 @@ def _when(raw: str | None, name: str) -> dt.datetime | None:
 
 def _respond(
     request: Request, body: bytes, *, etag: str, last_modified: dt.datetime | None,
-    keys: list[str], settings: Settings, status: int = 200,
+    keys: list[str], settings: Settings, status: int = 200, private: bool = False,
 ) -> Response:  # fmt: skip
     headers = {
         "ETag": etag,
-        "Cache-Control": public_cache_control(settings),
+        "Cache-Control": PRIVATE_CACHE_CONTROL if private else public_cache_control(settings),
         "Surrogate-Key": " ".join(dict.fromkeys(keys)),
     }
     if last_modified is not None:
@@ -116,60 +123,52 @@ def _cache_entry(view: ArticleView, response: Response) -> CachedResponse:
     headers = [(k, v) for k, v in response.raw_headers]
     not_modified = [(k, v) for k, v in headers if k not in (b"content-length", b"content-type")]
     return CachedResponse(
-        article_id=view.id, slug=view.slug, revision=view.revision, etag=response.headers["etag"],
+        article_id=view.id, slug=view.slug, category=view.category.slug, revision=view.revision, etag=response.headers["etag"],
         last_modified_epoch=view.updated_at.timestamp(), body=bytes(response.body),
         headers=headers, headers_304=not_modified,
     )  # fmt: skip
 
 
+@dataclass
+class ListParams:
+    """The query parameters of GET /v1/articles."""
+
+    category: Repeatable = None
+    author: Repeatable = None
+    tag: Repeatable = None
+    q: Annotated[str | None, Query(max_length=500)] = None
+    published_after: str | None = None
+    published_before: str | None = None
+    updated_since: str | None = None
+    sort: SortParam | None = None
+    limit: Annotated[int, Query(ge=1, le=100)] = 20
+    cursor: Annotated[str | None, Query(max_length=2000)] = None
+    fields: str | None = None
+    facets: str | None = None
+    include_total: bool = False
+    status: Annotated[
+        str | None,
+        Query(description="Keys with `write`: draft, scheduled, published, retracted (comma list)"),
+    ] = None
+
+
 @router.get(
-    "/articles",
-    operation_id="listArticles",
-    response_model=ArticleList,
-    responses={422: PROBLEM},
+    "/articles", operation_id="listArticles", response_model=ArticleList, responses={422: PROBLEM}
 )
 async def list_articles(
-    request: Request,
-    session: Session,
-    settings: AppSettings,
-    now: Now,
-    category: Repeatable = None,
-    author: Repeatable = None,
-    tag: Repeatable = None,
-    q: Annotated[str | None, Query(max_length=500)] = None,
-    published_after: str | None = None,
-    published_before: str | None = None,
-    updated_since: str | None = None,
-    sort: SortParam | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=2000)] = None,
-    fields: str | None = None,
-    facets: str | None = None,
-    include_total: bool = False,
-) -> Response:
+    request: Request, session: Session, settings: AppSettings, now: Now, caller: CurrentKey,
+    params: Annotated[ListParams, Depends()],
+) -> Response:  # fmt: skip
     """Published articles, newest first: filter, search, facet and page by cursor."""
-    query = _list_query(
-        settings,
-        category,
-        author,
-        tag,
-        q,
-        published_after,
-        published_before,
-        updated_since,
-        sort,
-        limit,
-        cursor,
-        facets,
-        include_total,
-    )
-    wanted = _fields(fields, LIST_FIELDS)
+    query = _list_query(settings, params, caller)
+    wanted = _fields(params.fields, LIST_FIELDS)
     page = await service.list_articles(
         session, query, now, request.app.state.search, request.app.state.views
     )
-    envelope = _list_body(request, settings, query, page, wanted)
+    envelope = _list_body(request, settings, query, page, wanted, now)
     body = json_bytes(envelope)
     last = max((v.updated_at for v in page.views), default=None)
+    private = query.statuses != ["published"]
     response = _respond(
         request,
         body,
@@ -177,33 +176,54 @@ async def list_articles(
         last_modified=last,
         keys=["articles", *_surrogate_keys(page.views)],
         settings=settings,
+        private=private,
     )
     if envelope["links"]["next"]:
         response.headers["Link"] = f'<{envelope["links"]["next"]}>; rel="next"'
     return response
 
 
-def _list_query(
-    settings: Settings, category: list[str] | None, author: list[str] | None, tag: list[str] | None, q: str | None,
-    published_after: str | None, published_before: str | None, updated_since: str | None,
-    sort: str | None, limit: int, cursor: str | None, facets: str | None, include_total: bool,
-) -> service.ListQuery:  # fmt: skip
-    q = q.strip() if q else None
-    chosen = sort or ("relevance" if q else "-published_at")
+def _statuses(raw: str | None, caller: KeyInfo | None) -> list[str]:
+    """The statuses asked for; anything but `published` needs a key with `write`."""
+    statuses = list(dict.fromkeys(_split([raw]))) if raw else ["published"]
+    if bad := [s for s in statuses if s not in EDITOR_STATUSES]:
+        raise invalid_param(
+            "status", f"unknown status(es) {', '.join(bad)}; known: {', '.join(EDITOR_STATUSES)}"
+        )
+    if statuses != ["published"]:
+        if caller is None:
+            raise Unauthorized("Listing unpublished articles needs a key with the 'write' scope.")
+        if "write" not in caller.scopes:
+            raise Forbidden(
+                f"The key {caller.name!r} lacks the 'write' scope needed for status={raw}."
+            )
+    return statuses
+
+
+def _list_query(settings: Settings, p: ListParams, caller: KeyInfo | None) -> service.ListQuery:
+    q = p.q.strip() if p.q else None
+    statuses = _statuses(p.status, caller)
+    drafts = "draft" in statuses
+    chosen = p.sort or ("relevance" if q else "-updated_at" if drafts else "-published_at")
     if chosen == "relevance" and not q:
         raise invalid_param("sort", "relevance needs a search query q")
-    facet_names = _split([facets]) if facets else []
+    if drafts and chosen.endswith("published_at"):
+        raise invalid_param(
+            "sort", "drafts have no publication time; sort by -updated_at or updated_at"
+        )
+    facet_names = _split([p.facets]) if p.facets else []
     if bad := [name for name in facet_names if name not in service.FACETS]:
         raise invalid_param(
             "facets", f"unknown facet(s) {', '.join(bad)}; known: category, author, tag"
         )
     return service.ListQuery(
-        categories=_split(category or []), authors=_split(author or []), tags=_split(tag or []), q=q,
-        published_after=_when(published_after, "published_after"),
-        published_before=_when(published_before, "published_before"),
-        updated_since=_when(updated_since, "updated_since"), sort=chosen, limit=limit,
-        after=decode_cursor(settings.cursor_secret, chosen, cursor) if cursor else None,
-        facets=list(dict.fromkeys(facet_names)), include_total=include_total,
+        categories=_split(p.category or []), authors=_split(p.author or []), tags=_split(p.tag or []), q=q,
+        published_after=_when(p.published_after, "published_after"),
+        published_before=_when(p.published_before, "published_before"),
+        updated_since=_when(p.updated_since, "updated_since"), sort=chosen, limit=p.limit,
+        after=decode_cursor(settings.cursor_secret, chosen, p.cursor) if p.cursor else None,
+        facets=list(dict.fromkeys(facet_names)), include_total=p.include_total,
+        statuses=statuses, allowed_categories=caller.categories if caller else None,
     )  # fmt: skip
 
 
@@ -213,10 +233,13 @@ def _list_body(
     query: service.ListQuery,
     page: service.ListPage,
     fields: list[str] | None,
+    now: dt.datetime,
 ) -> dict[str, Any]:
     data = []
     for view in page.views:
         face = summary_face(view, settings.public_base_url)
+        if query.statuses != ["published"]:
+            face["status"] = public_status(view, now)
         if view.id in page.highlights:
             face["highlight"] = page.highlights[view.id]
         data.append(_narrow(face, fields))
@@ -256,13 +279,21 @@ async def get_article(
     session: Session,
     settings: AppSettings,
     now: Now,
+    caller: CurrentKey,
     fields: str | None = None,
 ) -> Response:
-    """One article by id or slug; 410 with the tombstone if it was retracted or deleted."""
+    """One article by id or slug; 410 with the tombstone if it was retracted or deleted.
+
+    Keys with `write` also see drafts and scheduled articles (never cached by anyone).
+    """
     wanted = _fields(fields, FULL_FIELDS)
     cache: ReadCache = request.app.state.read_cache
     loaded_at = cache.epoch
-    view = await service.get(session, key, now)
+    editor = caller is not None and "write" in caller.scopes
+    view = await service.get(session, key, now, editor=editor)
+    if caller is not None and not caller.allows_category(view.category.slug):
+        raise NotFound(f"No article with id or slug {key!r}.")
+    keys = [view.id, view.category.slug]
     if view.is_tombstone:
         body = json_bytes(tombstone_face(view))
         return _respond(
@@ -270,21 +301,23 @@ async def get_article(
             body,
             etag=etag_for(body),
             last_modified=view.updated_at,
-            keys=[view.id, view.category.slug],
+            keys=keys,
             settings=settings,
             status=410,
         )
     body = json_bytes(_narrow(full_face(view, settings.public_base_url, now), wanted))
-    etag = f'"{view.id}.{view.revision}"' if wanted is None else etag_for(body)
+    etag = etag_of(view) if wanted is None else etag_for(body)
+    public = view.is_public(now)
     response = _respond(
         request,
         body,
         etag=etag,
         last_modified=view.updated_at,
-        keys=[view.id, view.category.slug],
+        keys=keys,
         settings=settings,
+        private=not public,
     )
-    if wanted is None and response.status_code == 200 and "authorization" not in request.headers:
+    if public and wanted is None and response.status_code == 200:
         cache.store(_cache_entry(view, response), loaded_at)
     return response
 

@@ -154,6 +154,7 @@ class ArticleSummary(Schema):
     word_count: int
     links: ArticleLinks
     highlight: str | None = None
+    status: Literal["draft", "scheduled", "published", "retracted"] | None = None
 
 
 class ArticleFields(Schema):
@@ -198,6 +199,7 @@ class ArticleSummaryFields(Schema):
     word_count: int | None = None
     links: ArticleLinks | None = None
     highlight: str | None = None
+    status: Literal["draft", "scheduled", "published", "retracted"] | None = None
 
 
 class FacetCount(Schema):

@@ -82,7 +82,7 @@ async def upsert(
         event = (
             ChangeEvent.PUBLISHED if view.status == ArticleStatus.PUBLISHED else ChangeEvent.CREATED
         )
-        await write_view(session, view, is_new=True, event=event, index=index)
+        await write_view(session, view, replaces=None, event=event, index=index)
         return UpsertResult(view, created=True, changed=True)
     old = (await load_views(session, [existing]))[existing]
     view = build_view(
@@ -98,7 +98,7 @@ async def upsert(
         return UpsertResult(old, created=False, changed=False)
     event = _update_event(old, view)
     view = _keep_history(old, view)
-    await write_view(session, view, is_new=False, event=event, index=index)
+    await write_view(session, view, replaces=old.revision, event=event, index=index)
     return UpsertResult(view, created=False, changed=True)
 
 
@@ -124,13 +124,18 @@ async def find_id(session: AsyncSession, key: str) -> str | None:
     return found
 
 
-async def get(session: AsyncSession, key: str, now: dt.datetime) -> ArticleView:
-    """What a reader may see of this id or slug: the public article, or its tombstone."""
+async def get(
+    session: AsyncSession, key: str, now: dt.datetime, *, editor: bool = False
+) -> ArticleView:
+    """What a reader may see of this id or slug: the public article, or its tombstone.
+
+    Editors also see drafts and scheduled articles.
+    """
     article_id = await find_id(session, key)
     if article_id is None:
         raise NotFound(f"No article with id or slug {key!r}.")
     view = (await load_views(session, [article_id]))[article_id]
-    if not (view.is_tombstone or view.is_public(now)):
+    if not (view.is_tombstone or view.is_public(now) or editor):
         raise NotFound(f"No article with id or slug {key!r}.")
     return view
 
@@ -152,6 +157,8 @@ class ListQuery:
     after: list[Any] | None = None  # keyset values decoded from the cursor
     facets: list[str] = field(default_factory=list)
     include_total: bool = False
+    statuses: list[str] = field(default_factory=lambda: ["published"])
+    allowed_categories: tuple[str, ...] | None = None  # a key's category limit
 
 
 @dataclass(slots=True)
@@ -163,8 +170,24 @@ class ListPage:
     facets: dict[str, list[dict[str, Any]]] | None = None
 
 
+def status_clause(statuses: Sequence[str], now: dt.datetime) -> ColumnElement[bool]:
+    """Articles as readers see them: `scheduled` means still embargoed, `published` visible."""
+    parts: list[ColumnElement[bool]] = []
+    for status in statuses:
+        if status == ArticleStatus.PUBLISHED:
+            parts.append(visible(now))
+        elif status == ArticleStatus.SCHEDULED:
+            parts.append(and_(Article.status == status, Article.published_at > now))
+        else:
+            parts.append(Article.status == status)
+    return or_(*parts)
+
+
 def _filters(query: ListQuery, now: dt.datetime) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = [visible(now)]
+    clauses: list[ColumnElement[bool]] = [status_clause(query.statuses, now)]
+    if query.allowed_categories is not None:
+        allowed = select(Category.id).where(Category.slug.in_(query.allowed_categories))
+        clauses.append(Article.category_id.in_(allowed))
     if query.categories:
         clauses.append(
             Article.category_id.in_(select(Category.id).where(Category.slug.in_(query.categories)))

@@ -7,10 +7,10 @@ import math
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 from slugify import slugify
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import CursorResult, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +23,7 @@ from app.articles.readmodel import (
 from app.articles.schemas import ArticleCreate, NamedRef, RefInput
 from app.articles.search import SearchDocument, SearchIndex
 from app.core.config import Settings
-from app.core.errors import InvalidInput
+from app.core.errors import InvalidInput, PreconditionFailed
 from app.models import (
     Article,
     ArticleAuthor,
@@ -33,6 +33,7 @@ from app.models import (
     Category,
     Change,
     ChangeEvent,
+    Correction,
     Revision,
     Section,
     Tag,
@@ -233,22 +234,32 @@ async def write_view(
     session: AsyncSession,
     view: ArticleView,
     *,
-    is_new: bool,
+    replaces: int | None,
     event: ChangeEvent,
     index: SearchIndex,
 ) -> None:
-    """Write one revision of an article: its rows, snapshot, change-log event and search entry."""
+    """Write one revision of an article: its rows, snapshot, change-log event and search entry.
+
+    `replaces` is the revision this one supersedes (None for a new article). The claim on
+    it is a conditional UPDATE, so of two concurrent writers from the same revision
+    exactly one wins and the other gets PreconditionFailed.
+    """
+    if replaces is not None:
+        await _claim(session, view.id, replaces, view.revision)
     category_ids = await ensure_refs(session, Category, [view.category])
     author_ids = await ensure_refs(session, Author, view.authors)
     tag_ids = await ensure_refs(session, Tag, view.tags)
     row = article_row(view, category_ids[view.category.slug])
-    if is_new:
+    if replaces is None:
         await session.execute(insert(Article), [row])
     else:
-        for model in CHILD_TABLES:
-            await session.execute(delete(model).where(model.article_id == view.id))
         await session.execute(update(Article).where(Article.id == view.id).values(**row))
-    for table, rows in child_rows(view, author_ids, tag_ids).items():
+        for model in (*CHILD_TABLES, Correction):
+            await session.execute(delete(model).where(model.article_id == view.id))
+    for table, rows in {
+        **child_rows(view, author_ids, tag_ids),
+        Correction: correction_rows(view),
+    }.items():
         if rows:
             await session.execute(insert(table), rows)
     await record_revision(session, view, event)
@@ -256,6 +267,22 @@ async def write_view(
         await index.remove(session, view.id)
     else:
         await index.put(session, search_document(view))
+
+
+async def _claim(session: AsyncSession, article_id: str, replaces: int, revision: int) -> None:
+    claim = update(Article).where(Article.id == article_id, Article.revision == replaces)
+    result = await session.execute(claim.values(revision=revision))
+    if cast(CursorResult[Any], result).rowcount != 1:
+        raise PreconditionFailed(
+            f"Article {article_id} is no longer at revision {replaces}; fetch it again and retry."
+        )
+
+
+def correction_rows(view: ArticleView) -> list[dict[str, Any]]:
+    return [
+        {"article_id": view.id, "position": i, "published_at": c.published_at, "text": c.text}
+        for i, c in enumerate(view.corrections)
+    ]
 
 
 async def record_revision(session: AsyncSession, view: ArticleView, event: ChangeEvent) -> None:

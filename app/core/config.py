@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     anonymous_rate_limit: str = "300/minute"
     key_rate_limit: str = "3000/minute"
     key_cache_seconds: float = Field(5.0, ge=0, le=300)
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    max_import_bytes: int = Field(50 * 1024 * 1024, ge=1024)
     public_base_url: str = "http://127.0.0.1:8000"
     cors_origins: Annotated[list[str], NoDecode] = ["*"]
     cache_max_age: int = Field(60, ge=1, le=300)

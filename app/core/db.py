@@ -80,7 +80,10 @@ def _sqlite_on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoo
 
 
 def _sqlite_on_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # A write takes SQLite's write lock at BEGIN (waiting up to busy_timeout for it), so
+    # concurrent writers queue instead of failing when a read lock cannot be upgraded.
+    writes = conn.get_execution_options().get(WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -98,8 +101,15 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(full_url, **kwargs)
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+WRITE_OPTION = "byline_writes"
+
+
+def make_sessionmaker(
+    engine: AsyncEngine, *, writes: bool = False
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads, or for writes (which lock early on SQLite)."""
+    bind = engine.execution_options(**{WRITE_OPTION: True}) if writes else engine
+    return async_sessionmaker(bind, expire_on_commit=False)
 
 
 @contextlib.asynccontextmanager

@@ -18,6 +18,11 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with session_scope(request.app.state.write_sessions) as session:
+        yield session
+
+
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -29,5 +34,6 @@ def _now() -> dt.datetime:
 
 # "function" scope: the commit happens before the response is sent, never after.
 Session = Annotated[AsyncSession, Depends(_session, scope="function")]
+WriteSession = Annotated[AsyncSession, Depends(_write_session, scope="function")]
 AppSettings = Annotated[Settings, Depends(_settings)]
 Now = Annotated[dt.datetime, Depends(_now)]

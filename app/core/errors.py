@@ -8,8 +8,10 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import Scope, Send
 
 PROBLEM_BASE = "https://byline.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
@@ -90,6 +92,7 @@ STATUS_SLUGS = {
     422: ("validation-error", "Invalid input"),
     428: ("precondition-required", "Precondition required"),
     429: ("too-many-requests", "Too many requests"),
+    503: ("unavailable", "Service unavailable"),
     500: ("internal-error", "Internal server error"),
 }
 
@@ -114,6 +117,31 @@ def problem_response(
     }
     body.update(extra or {})
     return Response(orjson.dumps(body), status, headers=headers, media_type=PROBLEM_JSON)
+
+
+async def send_problem(
+    scope: Scope, send: Send, status: int, detail: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:  # fmt: skip
+    """A problem response from pure ASGI middleware, which runs outside the error handlers."""
+    slug, title = STATUS_SLUGS.get(status, ("error", "Error"))
+    body = orjson.dumps(
+        {
+            "type": PROBLEM_BASE + slug,
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": scope["path"],
+        }
+    )
+    raw = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+        *(headers or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _clean_loc(loc: Any) -> list[str | int]:
@@ -163,8 +191,28 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _integrity(request: Request, exc: Exception) -> Response:
+    return problem_response(
+        request, 409, "The change conflicts with data written at the same time; retry."
+    )
+
+
+async def _database_busy(request: Request, exc: Exception) -> Response:
+    # Lock waits that outlast busy_timeout, or a database that went away: retryable.
+    log.warning("database unavailable: %s", type(exc).__name__)
+    return problem_response(
+        request,
+        503,
+        "The database is busy or unavailable; retry shortly.",
+        headers={"Retry-After": "1"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(OperationalError, _database_busy)
+    app.add_exception_handler(InterfaceError, _database_busy)
     app.add_exception_handler(Exception, _unexpected)

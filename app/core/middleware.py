@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.errors import send_problem
 
 VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -55,3 +58,106 @@ class HeadAsGetMiddleware:
             await send(message)
 
         await self.app({**scope, "method": "GET"}, receive, send_without_body)
+
+
+JSON_TYPES = ("application/json", "application/*+json")
+
+
+@dataclass(frozen=True, slots=True)
+class BodyRule:
+    """How large a request body may be on a path, and in which media types."""
+
+    max_bytes: int
+    media_types: tuple[str, ...] = JSON_TYPES
+
+
+class BodyGuardMiddleware:
+    """Refuse oversized bodies (413) before reading them, and unexpected media types (415).
+
+    A declared Content-Length over the limit is refused without reading a byte; a body
+    without one (chunked) is read at most up to the limit.
+    """
+
+    def __init__(self, app: ASGIApp, default: BodyRule, rules: dict[str, BodyRule]) -> None:
+        self.app = app
+        self.default = default
+        self.rules = rules
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        rule = self.rules.get(scope["path"], self.default)
+        headers = dict(scope["headers"])
+        length = _content_length(headers)
+        if length is not None and length > rule.max_bytes:
+            await send_problem(
+                scope, send, 413, f"The body is over the limit of {rule.max_bytes} bytes."
+            )
+            return
+        has_body = (length or 0) > 0 or b"transfer-encoding" in headers
+        if has_body and not _media_type_allowed(
+            headers.get(b"content-type", b""), rule.media_types
+        ):
+            await send_problem(
+                scope, send, 415, f"Send the body as one of: {', '.join(rule.media_types)}."
+            )
+            return
+        if length is None and has_body:
+            body = await _read_at_most(receive, rule.max_bytes)
+            if body is None:
+                await send_problem(
+                    scope, send, 413, f"The body is over the limit of {rule.max_bytes} bytes."
+                )
+                return
+            receive = _replay(body)
+        await self.app(scope, receive, send)
+
+
+def _content_length(headers: dict[bytes, bytes]) -> int | None:
+    raw = headers.get(b"content-length")
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _media_type_allowed(raw: bytes, allowed: tuple[str, ...]) -> bool:
+    media = raw.decode("latin-1").split(";", 1)[0].strip().lower()
+    main, _, sub = media.partition("/")
+    for pattern in allowed:
+        p_main, _, p_sub = pattern.partition("/")
+        if p_main == main and (
+            p_sub == sub or (p_sub.startswith("*+") and sub.endswith(p_sub[1:]))
+        ):
+            return True
+    return False
+
+
+async def _read_at_most(receive: Receive, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive

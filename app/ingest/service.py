@@ -6,7 +6,9 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.articles import service as articles
@@ -60,9 +62,59 @@ async def store(
     status: str | None,
     settings: Settings,
     index: SearchIndex,
+    now: dt.datetime | None = None,
 ) -> articles.UpsertResult:
+    when = now or dt.datetime.now(dt.UTC)
     return await articles.upsert(
-        session, data, status=status, now=dt.datetime.now(dt.UTC), settings=settings, index=index
+        session, data, status=status, now=when, settings=settings, index=index
+    )
+
+
+async def import_lines(
+    session: AsyncSession, text: str, *, status: str | None, settings: Settings,
+    index: SearchIndex, now: dt.datetime,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Each NDJSON line in a savepoint of its own: good lines are stored, a bad one stores nothing."""
+    results: list[dict[str, Any]] = []
+    for line, parsed in parse_ndjson(text):
+        if isinstance(parsed, ImportFormatError):
+            results.append(
+                {
+                    "line": line,
+                    "status": 422,
+                    "errors": [{"loc": e.loc, "msg": e.message} for e in parsed.all()],
+                }
+            )
+            continue
+        try:
+            async with session.begin_nested():
+                result = await store(
+                    session, parsed, status=status, settings=settings, index=index, now=now
+                )
+        except (AppError, IntegrityError) as exc:
+            results.append(
+                {
+                    "line": line,
+                    "status": _status_of(exc),
+                    "errors": [{"loc": ["body"], "msg": _message_of(exc)}],
+                }
+            )
+            continue
+        results.append(
+            {"line": line, "status": 201 if result.created else 200, "id": result.view.id}
+        )
+    return results
+
+
+def _status_of(exc: Exception) -> int:
+    return exc.status if isinstance(exc, AppError) else 409
+
+
+def _message_of(exc: Exception) -> str:
+    return (
+        exc.detail
+        if isinstance(exc, AppError)
+        else "conflicts with an article written at the same time"
     )
 
 

@@ -7,7 +7,9 @@ from tests.conftest import add_article
 
 
 def entry(article_id: str, slug: str = "s", size: int = 100) -> CachedResponse:
-    return CachedResponse(article_id, slug, 1, f'"{article_id}.1"', 0.0, b"x" * size, [], [])
+    return CachedResponse(
+        article_id, slug, "science", 1, f'"{article_id}.1"', 0.0, b"x" * size, [], []
+    )
 
 
 class TestReadCache:
@@ -61,7 +63,7 @@ async def test_warm_detail_is_served_from_the_cache(app, client, session, settin
     assert head.content == b""
 
 
-async def test_requests_with_a_query_or_credentials_bypass_the_cache(
+async def test_requests_with_a_query_or_a_bad_key_do_not_use_the_cache(
     app, client, session, settings
 ):
     view = await add_article(session, settings)
@@ -69,8 +71,26 @@ async def test_requests_with_a_query_or_credentials_bypass_the_cache(
     await client.get(f"/v1/articles/{view.id}")
     hits = cache.hits
     await client.get(f"/v1/articles/{view.id}?fields=headline")
-    await client.get(f"/v1/articles/{view.id}", headers={"Authorization": "Bearer x"})
+    refused = await client.get(f"/v1/articles/{view.id}", headers={"Authorization": "Bearer x"})
+    assert refused.status_code == 401
     assert cache.hits == hits
+
+
+async def test_keyed_reads_use_the_cache_within_the_key_categories(app, client, session, settings):
+    from tests.access.test_keys import auth, make_key
+
+    view = await add_article(session, settings, category="Science")
+    science = await make_key(session, "read", name="science-only", categories=["science"])
+    business = await make_key(session, "read", name="business-only", categories=["business"])
+    cache: ReadCache = app.state.read_cache
+    await client.get(f"/v1/articles/{view.id}")
+    hits = cache.hits
+    allowed = await client.get(f"/v1/articles/{view.id}", headers=auth(science))
+    assert allowed.status_code == 200
+    assert cache.hits == hits + 1
+    assert allowed.headers["ratelimit-limit"]
+    refused = await client.get(f"/v1/articles/{view.id}", headers=auth(business))
+    assert refused.status_code == 404
 
 
 async def test_follower_evicts_articles_changed_by_anyone(app, client, sessions, session, settings):

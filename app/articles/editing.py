@@ -1,0 +1,293 @@
+"""Editorial writes: create, replace, patch, publish, unpublish, retract, delete, correct.
+
+Each function runs inside the caller's transaction and writes the article, its new
+revision and one change-log event together (app/articles/writer.py), or nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.articles.readmodel import ArticleView, CorrectionView, etag_of, load_views, snapshot_face
+from app.articles.schemas import ArticleCreate
+from app.articles.search import SearchIndex
+from app.articles.service import find_id
+from app.articles.writer import Placement, build_view, new_article_id, placement_of, write_view
+from app.core.config import Settings
+from app.core.errors import Conflict, Gone, InvalidInput, NotFound, PreconditionFailed
+from app.models import Article, ArticleStatus, Change, ChangeEvent, Revision
+
+PUBLIC = (ArticleStatus.PUBLISHED.value, ArticleStatus.SCHEDULED.value)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteContext:
+    now: dt.datetime
+    settings: Settings
+    index: SearchIndex
+
+
+async def current(session: AsyncSession, article_id: str) -> ArticleView:
+    """The article as it is now, by id or slug; deleted articles are gone."""
+    view = await _any(session, article_id)
+    if view.status == ArticleStatus.DELETED:
+        raise Gone(f"Article {view.id} was deleted.")
+    return view
+
+
+async def _slug_free(session: AsyncSession, slug: str, owner: str | None) -> None:
+    taken = await session.scalar(select(Article.id).where(Article.slug == slug))
+    if taken is not None and taken != owner:
+        raise Conflict(
+            f"The slug {slug!r} is taken by article {taken}.",
+            extra={"errors": [{"loc": ["body", "slug"], "msg": "already in use"}]},
+        )
+
+
+async def _save(
+    session: AsyncSession, old: ArticleView, new: ArticleView, event: ChangeEvent, ctx: WriteContext
+) -> ArticleView:
+    view = replace(new, revision=old.revision + 1, updated_at=ctx.now, created_at=old.created_at)
+    await write_view(session, view, replaces=old.revision, event=event, index=ctx.index)
+    return view
+
+
+def _expect(view: ArticleView, if_match: str | None) -> None:
+    """If-Match: `*`, or a list of ETags one of which must be the article's current one."""
+    if if_match is None or if_match.strip() == "*":
+        return
+    tags = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
+    if etag_of(view) not in tags:
+        raise PreconditionFailed(
+            f"Article {view.id} is now at {etag_of(view)}, not {if_match.strip()}."
+        )
+
+
+def _editable(view: ArticleView) -> None:
+    if view.is_tombstone:
+        raise Conflict(f"Article {view.id} was {view.status}; it can no longer change.")
+
+
+async def create(session: AsyncSession, data: ArticleCreate, ctx: WriteContext) -> ArticleView:
+    """A new article (a draft unless `status` says published); 409 if the slug is taken."""
+    placement = placement_of(data, None, ctx.now)
+    view = build_view(
+        data,
+        article_id=new_article_id(),
+        placement=placement,
+        revision=1,
+        created_at=ctx.now,
+        now=ctx.now,
+        settings=ctx.settings,
+    )
+    await _slug_free(session, view.slug, None)
+    event = ChangeEvent.PUBLISHED if view.status == ArticleStatus.PUBLISHED else ChangeEvent.CREATED
+    await write_view(session, view, replaces=None, event=event, index=ctx.index)
+    return view
+
+
+async def update(
+    session: AsyncSession,
+    article_id: str,
+    data: ArticleCreate,
+    if_match: str | None,
+    ctx: WriteContext,
+) -> ArticleView:
+    """Replace the content of an article; its status and history stay."""
+    old = await current(session, article_id)
+    _expect(old, if_match)
+    _editable(old)
+    placement = Placement(old.status, data.published_at or old.published_at, old.embargo_until)
+    new = build_view(
+        data,
+        article_id=old.id,
+        placement=placement,
+        revision=old.revision,
+        created_at=old.created_at,
+        now=ctx.now,
+        settings=ctx.settings,
+    )
+    await _slug_free(session, new.slug, old.id)
+    return await _save(
+        session, old, replace(new, corrections=old.corrections), ChangeEvent.UPDATED, ctx
+    )
+
+
+async def patch(
+    session: AsyncSession,
+    article_id: str,
+    changes: dict[str, Any],
+    if_match: str | None,
+    ctx: WriteContext,
+) -> ArticleView:
+    """Apply a JSON Merge Patch (RFC 7396) to the article's input form, then update."""
+    old = await current(session, article_id)
+    merged = merge_patch(input_of(old), changes)
+    try:
+        data = ArticleCreate.model_validate(merged)
+    except ValidationError as exc:
+        raise InvalidInput("The patched article is not valid.", _errors(exc)) from None
+    return await update(session, old.id, data, if_match, ctx)
+
+
+async def publish(
+    session: AsyncSession,
+    article_id: str,
+    at: dt.datetime | None,
+    if_match: str | None,
+    ctx: WriteContext,
+) -> ArticleView:
+    """Publish now, or schedule for `at` (an embargo: invisible until then)."""
+    old = await current(session, article_id)
+    _expect(old, if_match)
+    _editable(old)
+    when = at or (old.published_at if old.published_at and old.published_at <= ctx.now else ctx.now)
+    scheduled = when > ctx.now
+    status = ArticleStatus.SCHEDULED if scheduled else ArticleStatus.PUBLISHED
+    new = replace(
+        old, status=status.value, published_at=when, embargo_until=when if scheduled else None
+    )
+    event = ChangeEvent.UPDATED if scheduled else ChangeEvent.PUBLISHED
+    return await _save(session, old, new, event, ctx)
+
+
+async def unpublish(
+    session: AsyncSession, article_id: str, if_match: str | None, ctx: WriteContext
+) -> ArticleView:
+    old = await current(session, article_id)
+    _expect(old, if_match)
+    _editable(old)
+    new = replace(old, status=ArticleStatus.DRAFT.value, embargo_until=None)
+    return await _save(session, old, new, ChangeEvent.UNPUBLISHED, ctx)
+
+
+async def retract(
+    session: AsyncSession, article_id: str, reason: str, if_match: str | None, ctx: WriteContext
+) -> ArticleView:
+    """Withdraw a published article: readers and partners get its tombstone."""
+    old = await current(session, article_id)
+    _expect(old, if_match)
+    _editable(old)
+    if old.status not in PUBLIC:
+        raise Conflict(
+            f"Article {old.id} is a {old.status}; only published articles can be retracted (unpublish or delete it)."
+        )
+    new = replace(
+        old, status=ArticleStatus.RETRACTED.value, retracted_at=ctx.now, tombstone_reason=reason
+    )
+    return await _save(session, old, new, ChangeEvent.RETRACTED, ctx)
+
+
+async def delete(
+    session: AsyncSession,
+    article_id: str,
+    reason: str | None,
+    if_match: str | None,
+    ctx: WriteContext,
+) -> ArticleView:
+    old = await current(session, article_id)
+    _expect(old, if_match)
+    new = replace(
+        old,
+        status=ArticleStatus.DELETED.value,
+        deleted_at=ctx.now,
+        tombstone_reason=reason or old.tombstone_reason,
+    )
+    return await _save(session, old, new, ChangeEvent.DELETED, ctx)
+
+
+async def correct(
+    session: AsyncSession, article_id: str, text: str, if_match: str | None, ctx: WriteContext
+) -> ArticleView:
+    """Append a published correction (revision + 1)."""
+    old = await current(session, article_id)
+    _expect(old, if_match)
+    _editable(old)
+    new = replace(old, corrections=(*old.corrections, CorrectionView(ctx.now, text)))
+    return await _save(session, old, new, ChangeEvent.CORRECTED, ctx)
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionInfo:
+    number: int
+    created_at: dt.datetime
+    event: str | None
+
+
+async def revisions(
+    session: AsyncSession, article_id: str
+) -> tuple[ArticleView, list[RevisionInfo]]:
+    view = await _any(session, article_id)
+    rows = await session.execute(
+        select(Revision.number, Revision.created_at, Change.event)
+        .outerjoin(
+            Change,
+            (Change.article_id == Revision.article_id) & (Change.revision == Revision.number),
+        )
+        .where(Revision.article_id == view.id)
+        .order_by(Revision.number)
+    )
+    return view, [RevisionInfo(n, at, event) for n, at, event in rows]
+
+
+async def revision(session: AsyncSession, article_id: str, number: int) -> dict[str, Any]:
+    """One revision exactly as it was stored."""
+    view = await _any(session, article_id)
+    snapshot: dict[str, Any] | None = await session.scalar(
+        select(Revision.snapshot).where(Revision.article_id == view.id, Revision.number == number)
+    )
+    if snapshot is None:
+        raise NotFound(f"Article {view.id} has no revision {number} (it is at {view.revision}).")
+    return snapshot
+
+
+async def _any(session: AsyncSession, article_id: str) -> ArticleView:
+    found = await find_id(session, article_id)
+    if found is None:
+        raise NotFound(f"No article with id or slug {article_id!r}.")
+    return (await load_views(session, [found]))[found]
+
+
+# ---- JSON Merge Patch over the article's input form
+
+
+def input_of(view: ArticleView) -> dict[str, Any]:
+    """The article as ArticleCreate input: what PATCH merges into."""
+    snapshot = snapshot_face(view)
+    keep = (
+        "slug",
+        "headline",
+        "dek",
+        "category",
+        "authors",
+        "published_at",
+        "language",
+        "takeaways",
+        "sections",
+        "tags",
+        "rights",
+    )
+    return {name: snapshot[name] for name in keep}
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396: objects merge recursively, null removes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for name, value in patch.items():
+        if value is None:
+            result.pop(name, None)
+        else:
+            result[name] = merge_patch(result.get(name), value)
+    return result
+
+
+def _errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [{"loc": ["body", *[str(p) for p in e["loc"]]], "msg": e["msg"]} for e in exc.errors()]
