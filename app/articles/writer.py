@@ -172,7 +172,10 @@ async def ensure_refs(
         return {}
     dialect = session.get_bind().dialect.name
     stmt = _insert_ignoring_conflicts(dialect, model)
-    await session.execute(stmt, [{"slug": r.slug, "name": r.name} for r in refs])
+    # Insert in slug order: concurrent writers then take the unique-index locks in the
+    # same order and cannot deadlock on PostgreSQL.
+    ordered = sorted(refs, key=lambda r: r.slug)
+    await session.execute(stmt, [{"slug": r.slug, "name": r.name} for r in ordered])
     rows = await session.execute(
         select(model.slug, model.id).where(model.slug.in_([r.slug for r in refs]))
     )

@@ -14,7 +14,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,11 +48,16 @@ class Server:
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=5.0)
 
+    def async_client(self, connections: int = 100, timeout: float = 30.0) -> httpx.AsyncClient:
+        """A client for concurrent load: up to `connections` requests in flight at once."""
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        return httpx.AsyncClient(base_url=self.base_url, timeout=timeout, limits=limits)
+
     def log_tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]
 
 
-def environment(database_url: str) -> dict[str, str]:
+def environment(database_url: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The caller's environment without its BYLINE_ settings, plus the ones these tests need."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BYLINE_")}
     env.update(
@@ -59,6 +65,7 @@ def environment(database_url: str) -> dict[str, str]:
         BYLINE_CACHE_POLL_INTERVAL=str(CACHE_POLL_INTERVAL),
         BYLINE_LOG_LEVEL="WARNING",
     )
+    env.update(extra or {})
     return env
 
 
@@ -79,13 +86,14 @@ def free_port() -> int:
         return port
 
 
-def launch(database: Database) -> Server:
+def launch(database: Database, env: Mapping[str, str] | None = None) -> Server:
+    """Start `byline serve` on a free port; `env` adds or overrides BYLINE_ settings."""
     port = free_port()
     log = database.workdir / f"serve-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(BYLINE), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=environment(database.url), cwd=database.workdir,
+            env=environment(database.url, env), cwd=database.workdir,
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     return Server(f"http://127.0.0.1:{port}", process, log)
@@ -114,6 +122,34 @@ def stop(server: Server) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+@contextlib.contextmanager
+def running_servers(
+    database: Database, count: int, env: Mapping[str, str] | None = None, probe: str = "/readyz"
+) -> Iterator[list[Server]]:
+    """`count` servers with settings `env`, up and answering `probe`; all stopped on exit."""
+    servers: list[Server] = []
+    try:
+        for _ in range(count):
+            servers.append(launch(database, env))  # listed at once, so it is stopped on failure
+        for server in servers:
+            wait_until_up(server, probe)
+        yield servers
+    finally:
+        for server in servers:
+            stop(server)
+
+
+def create_key(database: Database, scope: str, rate_limit: str | None = None) -> str:
+    """A new key made by `byline keys create` (a unique name each time): its secret."""
+    name = f"e2e-{scope.replace(',', '-')}-{uuid.uuid4().hex[:10]}"
+    args = ["keys", "create", "--name", name, "--scope", scope]
+    if rate_limit is not None:
+        args += ["--rate-limit", rate_limit]
+    secret = byline(database, *args).stdout.strip().splitlines()[-1]
+    assert secret.startswith("byl_"), secret
+    return secret
 
 
 StartServers = Callable[..., list[Server]]
