@@ -183,8 +183,25 @@ def status_clause(statuses: Sequence[str], now: dt.datetime) -> ColumnElement[bo
     return or_(*parts)
 
 
-def _filters(query: ListQuery, now: dt.datetime) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = [status_clause(query.statuses, now)]
+def _cursor_implies_visible(query: ListQuery, now: dt.datetime) -> bool:
+    """Newest-first pages after a cursor lie below a row that was already visible.
+
+    Leaving out the redundant `published_at <= now` then leaves the row-value seek as the
+    only range on the index, so SQLite seeks to the cursor instead of scanning down to it.
+    """
+    if query.statuses != ["published"] or query.sort != "-published_at" or not query.after:
+        return False
+    return dt.datetime.fromisoformat(query.after[0]) <= now
+
+
+def _filters(
+    query: ListQuery, now: dt.datetime, *, seeking: bool = False
+) -> list[ColumnElement[bool]]:
+    if seeking and _cursor_implies_visible(query, now):
+        first: ColumnElement[bool] = Article.status.in_(VISIBLE_STATUSES)
+    else:
+        first = status_clause(query.statuses, now)
+    clauses: list[ColumnElement[bool]] = [first]
     if query.allowed_categories is not None:
         allowed = select(Category.id).where(Category.slug.in_(query.allowed_categories))
         clauses.append(Article.category_id.in_(allowed))
@@ -250,39 +267,42 @@ async def list_articles(
     terms = terms_of(query.q) if query.q else []
     if query.q is not None and not terms:
         return ListPage([], None, {}, 0 if query.include_total else None, _empty_facets(query))
-    base, score = _base_select(query, now, index, terms)
+    views, next_key = await _page(session, query, now, index, terms, views_cache)
+    highlights = await index.highlights(session, terms, [v.id for v in views]) if terms else {}
+    page = ListPage(views, next_key, highlights)
+    if query.include_total or query.facets:
+        everything, _ = _base_select(query, now, index, terms, seeking=False)
+        if query.include_total:
+            counted = everything.with_only_columns(Article.id).subquery()
+            page.total = await session.scalar(select(func.count()).select_from(counted))
+        if query.facets:
+            page.facets = await _facets(session, everything, query.facets)
+    return page
+
+
+async def _page(
+    session: AsyncSession, query: ListQuery, now: dt.datetime, index: SearchIndex,
+    terms: list[str], views_cache: ViewCache | None,
+) -> tuple[list[ArticleView], list[Any] | None]:  # fmt: skip
+    """The page's read models, and the keyset position after it (None on the last page)."""
+    base, score = _base_select(query, now, index, terms, seeking=True)
     order, seek = _keyset(query, score)
-    stmt = (
-        base.with_only_columns(
-            Article.id, Article.revision, *([score] if score is not None else [])
-        )
-        .order_by(*order)
-        .limit(query.limit + 1)
-    )
+    columns: list[Any] = [Article.id, Article.revision, *([score] if score is not None else [])]
+    stmt = base.with_only_columns(*columns).order_by(*order).limit(query.limit + 1)
     if seek is not None:
         stmt = stmt.where(seek)
     rows = (await session.execute(stmt)).all()
     page_rows = rows[: query.limit]
     views = await load_revisions(session, [(row[0], row[1]) for row in page_rows], views_cache)
-    ids = [view.id for view in views]
-    next_key = None
-    if len(rows) > query.limit and views:
-        next_key = _key_of(views[-1], query.sort, page_rows[-1][2] if score is not None else None)
-    highlights = await index.highlights(session, terms, ids) if terms else {}
-    page = ListPage(views, next_key, highlights)
-    if query.include_total:
-        page.total = await session.scalar(
-            select(func.count()).select_from(base.with_only_columns(Article.id).subquery())
-        )
-    if query.facets:
-        page.facets = await _facets(session, base, query.facets)
-    return page
+    if len(rows) <= query.limit or not views:
+        return views, None
+    return views, _key_of(views[-1], query.sort, page_rows[-1][2] if score is not None else None)
 
 
 def _base_select(
-    query: ListQuery, now: dt.datetime, index: SearchIndex, terms: list[str]
+    query: ListQuery, now: dt.datetime, index: SearchIndex, terms: list[str], *, seeking: bool
 ) -> tuple[AnySelect, ColumnElement[float] | None]:
-    stmt = select(Article.id).where(*_filters(query, now))
+    stmt = select(Article.id).where(*_filters(query, now, seeking=seeking))
     if not terms:
         return stmt, None
     hits = index.matches(terms).subquery("hits")

@@ -7,7 +7,7 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, islice
 
 from app.articles.readmodel import ArticleView, RefView
 from app.articles.schemas import ArticleCreate, NamedRef, SectionInput
@@ -28,35 +28,31 @@ SECTION_RANGE, PARAGRAPH_MAX, SENTENCE_RANGE = (2, 6), 4, (3, 6)
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
-class _Slots(dict[str, str]):
-    """Template slots filled on first use, so a template only pays for the words it has."""
+# Slots an article fills with its own subject, so its text stays on one place and topic.
+FOCUS = frozenset({"place", "topic", "group", "person", "institution"})
 
-    def __init__(self, rng: random.Random) -> None:
-        super().__init__()
+
+class _Slots(dict[str, str]):
+    """Template slots: given ones, focus slots kept as placeholders, others drawn on first use."""
+
+    def __init__(self, rng: random.Random, given: dict[str, str] | None = None) -> None:
+        super().__init__(given or {})
         self.rng = rng
 
     def __missing__(self, key: str) -> str:
-        value = self._draw(key)
+        base, _, form = key.partition("_")
+        if base in FOCUS:
+            return "{" + key + "}"  # filled later, with the article's focus
+        value = self._draw(base, form)
         self[key] = value
         return value
 
-    def _draw(self, key: str) -> str:
-        base, _, form = key.partition("_")
-        if base in ("other", "person", "n", "m"):
-            return self._special(key)
-        value = self.rng.choice(_SLOT_WORDS[base])
-        if form == "cap":
-            return value[0].upper() + value[1:]
-        if form == "title":
-            return _title(value)
-        return value
-
-    def _special(self, key: str) -> str:
-        if key == "person":
-            return f"{self.rng.choice(words.FIRST_NAMES)} {self.rng.choice(words.LAST_NAMES)}"
-        if key in ("n", "m"):
-            return str(self.rng.randint(2, 12) + (8 if key == "m" else 0))
-        return self.rng.choice(_SLOT_WORDS[key.removeprefix("other_")])
+    def _draw(self, base: str, form: str) -> str:
+        if base in ("n", "m"):
+            return str(self.rng.randint(2, 12) + (8 if base == "m" else 0))
+        if base == "other":  # another place, topic or group than the article's own
+            return self.rng.choice(_SLOT_WORDS[form])
+        return _form(self.rng.choice(_SLOT_WORDS[base]), form)
 
 
 _SLOT_WORDS: dict[str, Sequence[str]] = {
@@ -67,12 +63,30 @@ _SLOT_WORDS: dict[str, Sequence[str]] = {
 }  # fmt: skip
 
 
+def _form(value: str, form: str) -> str:
+    if form == "cap":
+        return value[0].upper() + value[1:]
+    if form == "title":
+        return _title(value)
+    return value
+
+
 def _title(text: str) -> str:
     return " ".join(w if w == "the" else w[0].upper() + w[1:] for w in text.split())
 
 
-def fill(template: str, rng: random.Random) -> str:
-    return template.format_map(_Slots(rng))
+def fill(template: str, rng: random.Random, focus: dict[str, str] | None = None) -> str:
+    return template.format_map(_Slots(rng, focus))
+
+
+def draw_focus(rng: random.Random) -> dict[str, str]:
+    """What one article is about, in every form the templates use."""
+    person = f"{rng.choice(words.FIRST_NAMES)} {rng.choice(words.LAST_NAMES)}"
+    focus = {"person": person, "institution": rng.choice(words.INSTITUTIONS)}
+    for key in ("place", "topic", "group"):
+        value = rng.choice(_SLOT_WORDS[key])
+        focus.update({key: value, f"{key}_cap": _form(value, "cap"), f"{key}_title": _title(value)})
+    return focus
 
 
 def demo_slug(headline: str, article_id: str) -> str:
@@ -117,14 +131,20 @@ def _section_sizes(rng: random.Random, sentences: int) -> list[list[int]]:
     sections = []
     for share in shares:
         share = min(share, PARAGRAPH_MAX * high)
-        fewest, most = -(-share // high), min(PARAGRAPH_MAX, share // low)
-        paragraphs = rng.randint(fewest, most)
-        sizes = [low] * paragraphs
-        for _ in range(share - low * paragraphs):
-            open_ = [i for i, size in enumerate(sizes) if size < high]
-            sizes[rng.choice(open_)] += 1
-        sections.append(sizes)
+        paragraphs = rng.randint(-(-share // high), min(PARAGRAPH_MAX, share // low))
+        sections.append(_split(rng, share, paragraphs))
     return sections
+
+
+def _split(rng: random.Random, total: int, parts: int) -> list[int]:
+    """`parts` sizes within SENTENCE_RANGE that add up to `total` (which must be feasible)."""
+    low, high = SENTENCE_RANGE
+    sizes = []
+    for left in range(parts - 1, -1, -1):
+        size = rng.randint(max(low, total - high * left), min(high, total - low * left))
+        sizes.append(size)
+        total -= size
+    return sizes
 
 
 class Corpus:
@@ -170,24 +190,30 @@ class Corpus:
     def _input(self, rng: random.Random, article_id: str) -> ArticleCreate:
         # Already valid by construction: validating a million inputs would cost minutes.
         taxonomy = self.taxonomy
-        headline = fill(rng.choice(words.HEADLINES), rng)
+        focus = draw_focus(rng)
+        headline = fill(rng.choice(words.HEADLINES), rng, focus)
         category = rng.choices(taxonomy.categories, cum_weights=self._category_weights)[0]
         return ArticleCreate.model_construct(
             slug=demo_slug(headline, article_id), headline=headline,
-            dek=fill(rng.choice(words.DEKS), rng), category=self._refs[category.slug],
+            dek=fill(rng.choice(words.DEKS), rng, focus), category=self._refs[category.slug],
             authors=[self._refs[a.slug] for a in rng.sample(taxonomy.authors, rng.randint(1, 3))],
             published_at=_published_at(rng), language=None,
-            takeaways=rng.sample(self._pool, rng.randint(0, 5)), sections=self._sections(rng),
+            takeaways=[t.format_map(focus) for t in rng.sample(self._pool, rng.randint(0, 5))],
+            sections=self._sections(rng, focus),
             tags=[self._refs[t.slug] for t in rng.sample(taxonomy.tags, rng.randint(0, 5))],
             rights=None, status="published",
         )  # fmt: skip
 
-    def _sections(self, rng: random.Random) -> list[SectionInput]:
-        sentences = rng.randint(*WORDS_RANGE) // MEAN_SENTENCE_WORDS
+    def _sections(self, rng: random.Random, focus: dict[str, str]) -> list[SectionInput]:
+        count = rng.randint(*WORDS_RANGE) // MEAN_SENTENCE_WORDS
+        # One draw for the whole body is far cheaper than one per paragraph.
+        sentences = iter(rng.choices(self._pool, k=count))
         sections = []
-        for position, sizes in enumerate(_section_sizes(rng, sentences)):
-            heading = None if position == 0 and rng.random() < 0.4 else rng.choice(self._headings)
-            paragraphs = [" ".join(rng.choices(self._pool, k=size)) for size in sizes]
+        for position, sizes in enumerate(_section_sizes(rng, count)):
+            heading = None
+            if position or rng.random() >= 0.4:
+                heading = rng.choice(self._headings).format_map(focus)
+            paragraphs = [" ".join(islice(sentences, size)).format_map(focus) for size in sizes]
             sections.append(SectionInput.model_construct(heading=heading, paragraphs=paragraphs))
         return sections
 

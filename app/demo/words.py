@@ -52,6 +52,23 @@ PLACES = (
     "the North Sea", "the Mekong Delta", "the Great Lakes", "the Rhine Valley",
     "the Gulf Coast", "the Amazon Basin", "Patagonia", "Siberia", "Bavaria", "Catalonia",
     "Quebec", "Texas", "California", "Scotland", "Brittany", "Sicily", "Anatolia",
+    "Accra", "Addis Ababa", "Kigali", "Dakar", "Casablanca", "Tunis", "Beirut", "Amman",
+    "Doha", "Muscat", "Tashkent", "Almaty", "Tbilisi", "Yerevan", "Baku", "Riga", "Vilnius",
+    "Tallinn", "Gdansk", "Leipzig", "Dresden", "Cologne", "Antwerp", "Ghent", "Utrecht",
+    "Bordeaux", "Toulouse", "Valencia", "Seville", "Porto", "Turin", "Bologna", "Genoa",
+    "Zagreb", "Ljubljana", "Belgrade", "Sofia", "Thessaloniki", "Reykjavik", "Bergen",
+    "Gothenburg", "Aarhus", "Cork", "Cardiff", "Belfast", "Edinburgh", "Halifax",
+    "Vancouver", "Calgary", "Winnipeg", "Minneapolis", "Detroit", "Pittsburgh", "Baltimore",
+    "Miami", "New Orleans", "Portland", "San Diego", "Sacramento", "Salt Lake City",
+    "Albuquerque", "Monterrey", "Guadalajara", "Havana", "San Juan", "Quito", "La Paz",
+    "Montevideo", "Asuncion", "Recife", "Manaus", "Durban", "Windhoek", "Lusaka", "Harare",
+    "Maputo", "Dar es Salaam", "Mombasa", "Kampala", "Khartoum", "Lahore", "Hyderabad",
+    "Pune", "Ahmedabad", "Kathmandu", "Yangon", "Phnom Penh", "Ho Chi Minh City",
+    "Kuala Lumpur", "Singapore", "Surabaya", "Cebu", "Sapporo", "Fukuoka", "Nagoya",
+    "Incheon", "Daegu", "Kaohsiung", "Ulaanbaatar", "Hobart", "Adelaide", "Darwin",
+    "Wellington", "Christchurch", "Tasmania", "Greenland", "Svalbard", "Lapland",
+    "the Balkans", "the Caucasus", "the Pyrenees", "the Po Valley", "the Danube Delta",
+    "the Nile Delta", "the Ganges Basin", "the Outback", "the Yukon", "Appalachia",
 )  # fmt: skip
 
 INSTITUTIONS = (
@@ -62,6 +79,12 @@ INSTITUTIONS = (
     "the state legislature", "the competition authority", "the water utility",
     "the space agency", "the parliament", "the trade commission", "the labor ministry",
     "the weather service", "the housing agency", "the customs service",
+    "the environment agency", "the rail operator", "the grid operator", "the fisheries board",
+    "the education ministry", "the data protection authority", "the audit office",
+    "the coast guard", "the planning commission", "the agriculture ministry",
+    "the securities regulator", "the aviation authority", "the tourism board",
+    "the mining ministry", "the public broadcaster", "the regional government",
+    "the World Health Organization", "the OECD", "the African Union", "the Asian Development Bank",
 )  # fmt: skip
 
 GROUPS = (
@@ -72,6 +95,12 @@ GROUPS = (
     "retailers", "utilities", "fishing crews", "software developers", "lawmakers",
     "exporters", "climate scientists", "public health experts", "city planners",
     "energy traders", "wine producers", "truck drivers", "startup founders",
+    "pensioners", "dairy farmers", "miners", "port operators", "hoteliers", "bus drivers",
+    "pharmacists", "architects", "biologists", "historians", "librarians", "firefighters",
+    "rail workers", "steelworkers", "chefs", "vintners", "beekeepers", "foresters",
+    "hydrologists", "seismologists", "data scientists", "venture capitalists",
+    "fund managers", "credit unions", "food banks", "charities", "volunteers", "parents",
+    "school principals", "university rectors", "museum curators", "film producers",
 )  # fmt: skip
 
 TOPICS = (
@@ -88,7 +117,26 @@ TOPICS = (
     "trade tariffs", "consumer spending", "factory output", "vaccine supplies",
     "bank lending", "urban heat", "river levels", "glacier melt", "soil health",
     "plastic waste", "shipping rates", "oil output", "gas storage", "dairy prices",
-    "coffee harvests", "forest cover", "bird migration",
+    "coffee harvests", "forest cover", "bird migration", "groundwater reserves",
+    "snowpack", "salmon runs", "coral reefs", "peatland restoration", "urban farming",
+    "bike lanes", "ride hailing", "night trains", "airport expansion", "canal traffic",
+    "container volumes", "steel output", "cement demand", "timber prices", "fertilizer costs",
+    "rice stocks", "wheat futures", "cocoa prices", "sugar exports", "olive harvests",
+    "wine sales", "textile orders", "toy imports", "e-commerce parcels", "warehouse space",
+    "office vacancies", "mortgage approvals", "student debt", "childcare places",
+    "nursing homes", "emergency rooms", "mental health services", "antibiotic resistance",
+    "measles cases", "dengue outbreaks", "organ donations", "blood supplies", "hearing aids",
+    "insulin prices", "generic drugs", "clinical trials", "gene therapies", "lab capacity",
+    "rare earths", "nickel mining", "cobalt supplies", "uranium enrichment", "geothermal wells",
+    "tidal power", "heat pumps", "district heating", "smart meters", "charging stations",
+    "electric buses", "cargo bikes", "drone deliveries", "self-driving trucks", "port cranes",
+    "undersea cables", "data centers", "cloud spending", "ransomware attacks",
+    "online voting", "census data", "voter turnout", "party funding", "court backlogs",
+    "prison capacity", "police budgets", "border checks", "asylum claims", "visa waits",
+    "remittances", "microloans", "pension funds", "sovereign debt", "currency reserves",
+    "bond yields", "stock buybacks", "merger reviews", "startup funding", "patent filings",
+    "museum visits", "concert tickets", "film production", "book sales", "local newspapers",
+    "radio audiences", "sports stadiums", "marathon entries", "ski seasons", "beach erosion",
 )  # fmt: skip
 
 QUALIFIERS = (
