@@ -6,17 +6,19 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import Receive, Scope, Send
 
-from app.access.middleware import AccessMiddleware, KeyResolver
+from app.access.middleware import AccessMiddleware, Gate, KeyResolver
 from app.access.ratelimit import RateLimiter, parse_limit
 from app.access.usage import UsageMiddleware, UsageRecorder
-from app.api import v1
+from app.api import mount_v1
 from app.articles.cache import ChangeFollower, ReadCache
-from app.articles.fastpath import CachedArticleMiddleware
+from app.articles.fastpath import FastLane
 from app.articles.readmodel import ViewCache
 from app.articles.search import SearchIndex
 from app.core.config import Settings, get_settings
@@ -64,18 +66,44 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await app.state.engine.dispose()
 
 
+class Byline(FastAPI):
+    """FastAPI with the fast lane in front of its whole middleware stack."""
+
+    fast_lane: FastLane | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        lane = self.fast_lane
+        if lane is not None and await lane.handle(scope, receive, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     settings: Settings | None = None, sessions: async_sessionmaker[AsyncSession] | None = None
-) -> FastAPI:
+) -> Byline:
     """Build the application; tests pass their own settings and session factory."""
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level)
-    app = FastAPI(
+    app = Byline(
         title="Byline",
         version="1.0.0",
         summary="Structured news articles over versioned JSON and syndication formats.",
         lifespan=lifespan,
     )
+    _wire_state(app, settings, sessions)
+    install_error_handlers(app)
+    mount_v1(app)
+    app.include_router(health_router)
+    _add_middleware(app, settings)
+    cors = CORSMiddleware(_no_app, **cors_options(settings))
+    app.fast_lane = FastLane(app.state.read_cache, app.state.gate, app.state.usage, cors)
+    return app
+
+
+def _wire_state(
+    app: FastAPI, settings: Settings, sessions: async_sessionmaker[AsyncSession] | None
+) -> None:
+    """The per-process objects every layer shares, kept on app.state."""
     app.state.settings = settings
     app.state.owns_engine = sessions is None
     if sessions is None:
@@ -85,44 +113,44 @@ def create_app(
     else:
         app.state.write_sessions = sessions
     app.state.sessions = sessions
-    dialect = sessions.kw["bind"].dialect.name
-    app.state.search = SearchIndex(dialect)
+    app.state.search = SearchIndex(sessions.kw["bind"].dialect.name)
     app.state.read_cache = ReadCache(settings.cache_max_bytes)
     app.state.views = ViewCache(settings.view_cache_entries)
     app.state.migration_head = migration_head()
     app.state.keys = KeyResolver(sessions, settings.key_cache_seconds)
     app.state.limiter = RateLimiter.from_url(settings.redis_url)
     app.state.usage = UsageRecorder(sessions)
-    install_error_handlers(app)
-    app.include_router(v1)
-    app.include_router(health_router)
-    _add_middleware(app, settings)
-    return app
+    app.state.gate = Gate(
+        app.state.keys,
+        app.state.limiter,
+        anonymous_limit=parse_limit(settings.anonymous_rate_limit),
+        key_limit=parse_limit(settings.key_rate_limit),
+    )
+
+
+def cors_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "allow_origins": settings.cors_origins,
+        "allow_methods": ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        "allow_headers": ALLOWED_HEADERS,
+        "expose_headers": EXPOSED_HEADERS,
+        "max_age": 600,
+    }
+
+
+async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """The fast lane borrows CORSMiddleware's header logic only; it never calls through."""
 
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
-    # Added innermost first: the cache answers inside CORS and the request id.
-    app.add_middleware(CachedArticleMiddleware, cache=app.state.read_cache)
+    # Added innermost first; the fast lane (Byline.__call__) sits in front of them all.
     app.add_middleware(
         BodyGuardMiddleware,
         default=BodyRule(settings.max_body_bytes),
         rules={"/v1/imports": BodyRule(settings.max_import_bytes, tuple(IMPORT_MEDIA_TYPES))},
     )
-    app.add_middleware(
-        AccessMiddleware,
-        keys=app.state.keys,
-        limiter=app.state.limiter,
-        anonymous_limit=parse_limit(settings.anonymous_rate_limit),
-        key_limit=parse_limit(settings.key_rate_limit),
-    )
+    app.add_middleware(AccessMiddleware, gate=app.state.gate)
     app.add_middleware(UsageMiddleware, recorder=app.state.usage)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=ALLOWED_HEADERS,
-        expose_headers=EXPOSED_HEADERS,
-        max_age=600,
-    )
+    app.add_middleware(CORSMiddleware, **cors_options(settings))
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(RequestIdMiddleware)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from limits import RateLimitItem
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -52,51 +53,62 @@ class KeyResolver:
                 del self._known[digest]
 
 
-class AccessMiddleware:
-    """Authenticate `Authorization: Bearer`, then count the request against its limit.
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """What the gate decided about one request: who it is, its limit headers, or a refusal."""
 
-    An unknown or revoked key is a 401 on every route; a missing key is fine here (routes
-    that need one say so). The key lands in scope["state"]["api_key"].
+    key: KeyInfo | None
+    headers: list[tuple[bytes, bytes]]
+    refusal: tuple[int, str, list[tuple[bytes, bytes]]] | None = None
+
+
+class Gate:
+    """Authenticates the bearer key and counts the request against its rate limit.
+
+    An unknown or revoked key is refused (401) on every route; a missing key is fine here
+    (routes that need one say so). The admission is stored in scope["state"] so that a
+    request is counted once even when it passes two layers that consult the gate.
     """
 
     def __init__(
-        self, app: ASGIApp, keys: KeyResolver, limiter: RateLimiter,
+        self, keys: KeyResolver, limiter: RateLimiter,
         anonymous_limit: RateLimitItem | None, key_limit: RateLimitItem | None,
     ) -> None:  # fmt: skip
-        self.app = app
         self.keys = keys
         self.limiter = limiter
         self.anonymous_limit = anonymous_limit
         self.key_limit = key_limit
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def admit(self, scope: Scope) -> Admission:
         state = scope.setdefault("state", {})
+        if "admission" in state:
+            admitted: Admission = state["admission"]
+            return admitted
+        admission = await self._decide(scope)
+        state["admission"] = admission
+        state["api_key"] = admission.key
+        return admission
+
+    async def _decide(self, scope: Scope) -> Admission:
         credentials = _bearer(scope)
-        key: KeyInfo | None = None
-        if credentials is not None:
-            key = await self.keys.resolve(credentials) if credentials else None
-            if key is None:
-                detail = "The API key is missing, malformed, unknown or revoked."
-                await send_problem(scope, send, 401, detail, [CHALLENGE])
-                return
-        state["api_key"] = key
-        decision = await self._count(scope, key)
-        if decision is not None and not decision.allowed:
-            headers = [
-                *decision.headers(),
-                (b"retry-after", str(max(1, decision.reset_seconds)).encode()),
-            ]
-            await send_problem(
-                scope, send, 429, "The rate limit was exceeded; retry later.", headers
+        key = await self.keys.resolve(credentials) if credentials else None
+        if credentials is not None and key is None:
+            return Admission(
+                None,
+                [],
+                (401, "The API key is missing, malformed, unknown or revoked.", [CHALLENGE]),
             )
-            return
+        decision = await self._count(scope, key)
         if decision is None:
-            await self.app(scope, receive, send)
-            return
-        await self.app(scope, receive, _with_headers(send, decision.headers()))
+            return Admission(key, [])
+        if not decision.allowed:
+            retry = (b"retry-after", str(max(1, decision.reset_seconds)).encode())
+            return Admission(
+                key,
+                [],
+                (429, "The rate limit was exceeded; retry later.", [*decision.headers(), retry]),
+            )
+        return Admission(key, decision.headers())
 
     async def _count(self, scope: Scope, key: KeyInfo | None) -> Decision | None:
         if not scope["path"].startswith(LIMITED_PREFIX):
@@ -111,6 +123,28 @@ class AccessMiddleware:
         if item is None:
             return None
         return await self.limiter.hit(item, identity)
+
+
+class AccessMiddleware:
+    """Run every request through the gate: refuse it, or pass it on with its limit headers."""
+
+    def __init__(self, app: ASGIApp, gate: Gate) -> None:
+        self.app = app
+        self.gate = gate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        admission = await self.gate.admit(scope)
+        if admission.refusal is not None:
+            status, detail, headers = admission.refusal
+            await send_problem(scope, send, status, detail, headers)
+            return
+        if not admission.headers:
+            await self.app(scope, receive, send)
+            return
+        await self.app(scope, receive, _with_headers(send, admission.headers))
 
 
 def _bearer(scope: Scope) -> str | None:

@@ -10,7 +10,7 @@ from app.access.schemas import KeyCreate, KeyCreated, KeyList, KeyMe, KeyRead
 from app.core.deps import AppSettings, Now, Session
 from app.core.http import PRIVATE_CACHE_CONTROL
 
-router = APIRouter(prefix="/keys", tags=["keys"])
+router = APIRouter(prefix="/v1/keys", tags=["keys"])
 PROBLEMS: dict[int | str, dict[str, object]] = {
     401: {"description": "No or unknown key"},
     403: {"description": "Missing scope"},

@@ -19,7 +19,7 @@ from app.core.deps import AppSettings, Now, Session, WriteSession
 from app.core.errors import PreconditionRequired, invalid_param
 from app.core.http import PRIVATE_CACHE_CONTROL, json_bytes
 
-router = APIRouter(tags=["editorial"])
+router = APIRouter(prefix="/v1", tags=["editorial"])
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = dict.fromkeys(
     (401, 403, 404, 409, 410, 412, 413, 415, 422, 428), PROBLEM

@@ -51,7 +51,7 @@ from app.core.http import (
     public_cache_control,
 )
 
-router = APIRouter(tags=["articles"])
+router = APIRouter(prefix="/v1", tags=["articles"])
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 LIST_FIELDS = (*SUMMARY_FIELDS, "highlight", "status")
 EDITOR_STATUSES = ("draft", "scheduled", "published", "retracted")

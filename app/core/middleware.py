@@ -23,8 +23,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _incoming(scope) or uuid.uuid4().hex.encode()
-        scope.setdefault("state", {})["request_id"] = request_id.decode()
+        request_id = request_id_for(scope)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -32,6 +31,13 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+def request_id_for(scope: Scope) -> bytes:
+    """The request's id: a well-formed incoming X-Request-ID, or a new one; kept in state."""
+    request_id = _incoming(scope) or uuid.uuid4().hex.encode()
+    scope.setdefault("state", {})["request_id"] = request_id.decode()
+    return request_id
 
 
 def _incoming(scope: Scope) -> bytes | None:

@@ -16,7 +16,7 @@ from app.ingest import service
 from app.ingest.errors import ImportFormatError
 from app.ingest.formats import MEDIA_TYPES, Format, UnsupportedFormat, detect_format, parse_document
 
-router = APIRouter(tags=["editorial"])
+router = APIRouter(prefix="/v1", tags=["editorial"])
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 BODY_DOC = {
     "requestBody": {

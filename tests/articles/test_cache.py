@@ -71,9 +71,13 @@ async def test_requests_with_a_query_or_a_bad_key_do_not_use_the_cache(
     await client.get(f"/v1/articles/{view.id}")
     hits = cache.hits
     await client.get(f"/v1/articles/{view.id}?fields=headline")
-    refused = await client.get(f"/v1/articles/{view.id}", headers={"Authorization": "Bearer x"})
-    assert refused.status_code == 401
     assert cache.hits == hits
+    refused = await client.get(
+        f"/v1/articles/{view.id}", headers={"Authorization": "Bearer x", "X-Request-ID": "r-401"}
+    )
+    assert refused.status_code == 401
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.headers["x-request-id"] == "r-401"
 
 
 async def test_keyed_reads_use_the_cache_within_the_key_categories(app, client, session, settings):
@@ -171,3 +175,38 @@ def _view(article_id: str):
     fields = {f.name: None for f in dataclasses.fields(ArticleView)}
     fields.update(id=article_id, revision=1, updated_at=dt.datetime.now(dt.UTC))
     return ArticleView(**fields)
+
+
+async def test_fast_lane_answers_like_the_full_stack(sessions, session, settings):
+    """A cache hit must carry the same headers the middleware stack gives a miss."""
+    import httpx
+
+    from app.core.config import Settings
+    from app.main import create_app
+    from tests.conftest import BASE_URL
+
+    view = await add_article(session, settings)
+    limited = Settings(
+        database_url="sqlite:///unused.db", public_base_url=BASE_URL,
+        anonymous_rate_limit="100/minute", cors_origins=["https://app.example"],
+    )  # fmt: skip
+    app = create_app(limited, sessions)
+    headers = {"Origin": "https://app.example"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as c:
+        slow = await c.get(f"/v1/articles/{view.id}", headers=headers)
+        hits = app.state.read_cache.hits
+        fast = await c.get(f"/v1/articles/{view.id}", headers=headers)
+        assert app.state.read_cache.hits == hits + 1
+    assert fast.content == slow.content
+    for name in ("etag", "cache-control", "surrogate-key", "last-modified", "content-type",
+                 "access-control-allow-origin", "access-control-expose-headers", "vary", "ratelimit-limit"):  # fmt: skip
+        assert fast.headers.get(name) == slow.headers.get(name), name
+    assert fast.headers["access-control-allow-origin"] == "https://app.example"
+    assert int(fast.headers["ratelimit-remaining"]) == int(slow.headers["ratelimit-remaining"]) - 1
+    assert fast.headers["x-request-id"]
+    counted = sum(
+        n
+        for (_, _, endpoint, status), n in app.state.usage.pending.items()
+        if endpoint == "/v1/articles/{key}" and status == 200
+    )
+    assert counted == 2

@@ -351,7 +351,9 @@ async def test_later_pages_never_show_embargoed_articles_nor_count_them(client, 
     now = dt.datetime.now(dt.UTC)
     for hour in range(3):
         await add_article(session, settings, headline=f"H{hour}", published_at=at(hour))
-    await add_article(session, settings, headline="Embargoed", published_at=now + dt.timedelta(days=2))
+    await add_article(
+        session, settings, headline="Embargoed", published_at=now + dt.timedelta(days=2)
+    )
     first = (await client.get("/v1/articles?limit=1&include_total=true&facets=category")).json()
     rest = (await client.get(first["links"]["next"])).json()
     assert first["meta"]["total"] == rest["meta"]["total"] == 3
