@@ -20,8 +20,11 @@ from sqlalchemy import (
     select,
     table,
     text,
+    tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.db import AnySelect
 
 MAX_TERMS = 32
 # Noncharacters never occur in real text, so they can mark matches in a snippet that is
@@ -99,20 +102,50 @@ class SearchIndex:
                 search_table.delete().where(search_table.c.article_id == article_id)
             )
 
-    def matches(self, terms: Sequence[str]) -> Select[str, float]:
-        """Article ids matching every term, with a score where lower is better."""
+    def matches(self, terms: Sequence[str]) -> AnySelect:
+        """(article_id, score, tiebreak) of articles matching every term; lower scores rank first.
+
+        `tiebreak` orders equal scores: the FTS5 rowid on SQLite (sorting by it needs no
+        read of the stored article id), the article id on PostgreSQL.
+        """
         if self.sqlite:
             match = " ".join(f'"{term}"' for term in terms)
             score = func.bm25(literal_column("article_search"), 0.0, 10.0, 4.0, 4.0, 1.0)
-            return select(search_table.c.article_id, score.label("score")).where(
-                literal_column("article_search").op("MATCH")(bindparam("fts_q", match))
-            )
+            rowid: ColumnElement[int] = literal_column("article_search.rowid")
+            return select(
+                search_table.c.article_id, score.label("score"), rowid.label("tiebreak")
+            ).where(literal_column("article_search").op("MATCH")(bindparam("fts_q", match)))
         query = func.plainto_tsquery("english", bindparam("fts_q", " ".join(terms)))
         document: ColumnElement[Any] = literal_column("article_search.document")
-        rank = func.ts_rank_cd(document, query, 32)
-        return select(search_table.c.article_id, (-rank).cast(Double).label("score")).where(
+        rank = (-func.ts_rank_cd(document, query, 32)).cast(Double)
+        article_id = search_table.c.article_id
+        return select(article_id, rank.label("score"), article_id.label("tiebreak")).where(
             document.op("@@")(query)
         )
+
+    def best(self, terms: Sequence[str], after: Sequence[Any] | None, top: int) -> AnySelect:
+        """The `top` best matches after a (score, tiebreak) position, as `matches` gives them.
+
+        Ranking then sorting only scores and tiebreaks keeps a common word cheap: the
+        article id is read for the few rows kept, not for every match.
+        """
+        ranked = self.matches(terms)
+        if self.sqlite:
+            columns = ranked.selected_columns
+            ranked = ranked.with_only_columns(columns.score, columns.tiebreak).select_from(
+                search_table
+            )
+        inner = ranked.subquery("ranked")
+        stmt = select(inner.c.score, inner.c.tiebreak)
+        if after:
+            stmt = stmt.where(tuple_(inner.c.score, inner.c.tiebreak) > tuple_(*after))
+        kept = stmt.order_by(inner.c.score, inner.c.tiebreak).limit(top).subquery("kept")
+        if self.sqlite:
+            rowid: ColumnElement[int] = literal_column("article_search.rowid")
+            return select(search_table.c.article_id, kept.c.score, kept.c.tiebreak).join_from(
+                kept, search_table, rowid == kept.c.tiebreak
+            )
+        return select(kept.c.tiebreak.label("article_id"), kept.c.score, kept.c.tiebreak)
 
     async def highlights(
         self, session: AsyncSession, terms: Sequence[str], ids: Sequence[str]

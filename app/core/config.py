@@ -48,8 +48,8 @@ class Settings(BaseSettings):
     cache_max_age: int = Field(60, ge=1, le=300)
     cache_stale_while_revalidate: int = Field(30, ge=0, le=86400)
     cache_poll_interval: float = Field(1.0, gt=0, le=60)
-    cache_max_bytes: int = Field(64 * 1024 * 1024, ge=0)
-    view_cache_entries: int = Field(20_000, ge=0)
+    cache_max_bytes: int = Field(32 * 1024 * 1024, ge=0)
+    view_cache_entries: int = Field(2_000, ge=0)
     cursor_secret: str = "byline-cursor-integrity"
     default_language: str = "en"
     copyright_holder: str = "Byline"

@@ -359,3 +359,44 @@ async def test_later_pages_never_show_embargoed_articles_nor_count_them(client, 
     assert first["meta"]["total"] == rest["meta"]["total"] == 3
     assert rest["meta"]["facets"]["category"][0]["count"] == 3
     assert "Embargoed" not in await walk(client, "/v1/articles?limit=1")
+
+
+class TestSearchAtScale:
+    async def test_relevance_walk_matches_one_big_page(self, client, session, settings):
+        for n in range(24):
+            words = " ".join(["lighthouse"] * (1 + n % 5))
+            await add_article(
+                session,
+                settings,
+                headline=f"Story {n}",
+                sections=[{"heading": None, "paragraphs": [f"{words} keeper log."]}],
+                published_at=at(n),
+            )
+        whole = await headlines(client, "/v1/articles?q=lighthouse&limit=100")
+        assert len(whole) == 24
+        assert await walk(client, "/v1/articles?q=lighthouse&limit=3") == whole
+
+    async def test_best_hits_hidden_by_filters_fall_back_to_every_match(
+        self, client, session, settings
+    ):
+        for n in range(20):
+            await add_article(
+                session,
+                settings,
+                headline=f"Beacon draft {n}",
+                status="draft",
+                sections=[{"heading": None, "paragraphs": ["beacon beacon beacon beacon"]}],
+            )
+        for n in range(3):
+            await add_article(
+                session,
+                settings,
+                headline=f"Public {n}",
+                sections=[{"heading": None, "paragraphs": ["one beacon"]}],
+                published_at=at(n),
+            )
+        assert sorted(await walk(client, "/v1/articles?q=beacon&limit=2")) == [
+            "Public 0",
+            "Public 1",
+            "Public 2",
+        ]
