@@ -38,8 +38,8 @@ class Settings(BaseSettings):
 
     database_url: str = SQLITE_DEFAULT
     redis_url: str | None = None
-    anonymous_rate_limit: str = "300/minute"
-    key_rate_limit: str = "3000/minute"
+    anonymous_rate_limit: str = "3000/minute"
+    key_rate_limit: str = "12000/minute"
     key_cache_seconds: float = Field(5.0, ge=0, le=300)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     max_import_bytes: int = Field(50 * 1024 * 1024, ge=1024)

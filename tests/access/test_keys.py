@@ -63,7 +63,7 @@ async def test_keys_me_shows_the_caller_and_counts_today(app, client, session):
     assert me["name"] == "reader"
     assert me["scopes"] == ["read"]
     assert me["categories"] == ["science"]
-    assert me["rate_limit"] == "3000/minute"
+    assert me["rate_limit"] == "12000/minute"
     assert me["usage_today"] == 2
     await app.state.usage.flush()
     again = (await client.get("/v1/keys/me", headers=auth(secret))).json()
