@@ -18,7 +18,14 @@ from app.articles.readmodel import ArticleView, CorrectionView, etag_of, load_vi
 from app.articles.schemas import ArticleCreate
 from app.articles.search import SearchIndex
 from app.articles.service import find_id
-from app.articles.writer import Placement, build_view, new_article_id, placement_of, write_view
+from app.articles.writer import (
+    Placement,
+    build_view,
+    new_article_id,
+    placement_of,
+    resolve_references,
+    write_view,
+)
 from app.core.config import Settings
 from app.core.errors import Conflict, Gone, InvalidInput, NotFound, PreconditionFailed
 from app.models import Article, ArticleStatus, Change, ChangeEvent, Revision
@@ -76,6 +83,7 @@ def _editable(view: ArticleView) -> None:
 
 async def create(session: AsyncSession, data: ArticleCreate, ctx: WriteContext) -> ArticleView:
     """A new article (a draft unless `status` says published); 409 if the slug is taken."""
+    data = await resolve_references(session, data)
     placement = placement_of(data, None, ctx.now)
     view = build_view(
         data,
@@ -103,6 +111,7 @@ async def update(
     old = await current(session, article_id)
     _expect(old, if_match)
     _editable(old)
+    data = await resolve_references(session, data)
     placement = Placement(old.status, data.published_at or old.published_at, old.embargo_until)
     new = build_view(
         data,

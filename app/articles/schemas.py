@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 MAX_HEADLINE = 300
 MAX_TAKEAWAYS = 20
@@ -41,10 +48,20 @@ class InputSchema(BaseModel):
 
 
 class NamedRef(InputSchema):
-    """A category, author or tag given as an object; the slug is derived from the name if absent."""
+    """A category, author or tag as an object.
+
+    With a name it is created if new (the slug derived from the name when absent); with
+    only a slug it must already exist.
+    """
 
     slug: Slug | None = None
-    name: ShortText
+    name: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _slug_or_name(self) -> NamedRef:
+        if self.slug is None and self.name is None:
+            raise ValueError("give a slug, a name, or both")
+        return self
 
 
 RefInput = ShortText | NamedRef

@@ -13,7 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.articles.readmodel import ArticleView, ViewCache, load_revisions, load_views
 from app.articles.schemas import ArticleCreate
 from app.articles.search import SearchIndex, terms_of
-from app.articles.writer import build_view, new_article_id, placement_of, same_content, write_view
+from app.articles.writer import (
+    build_view,
+    new_article_id,
+    placement_of,
+    resolve_references,
+    same_content,
+    write_view,
+)
 from app.core.config import Settings
 from app.core.db import AnySelect
 from app.core.errors import NotFound
@@ -59,6 +66,7 @@ async def upsert(
     index: SearchIndex,
 ) -> UpsertResult:
     """Create the article with this slug, or make a new revision of it if its content changed."""
+    data = await resolve_references(session, data)
     placement = placement_of(data, status, now)
     draft = build_view(
         data,

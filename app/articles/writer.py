@@ -68,8 +68,40 @@ def make_slug(text: str, field: str) -> str:
 
 def ref_of(value: RefInput, field: str) -> RefView:
     if isinstance(value, NamedRef):
-        return RefView(value.slug or make_slug(value.name, field), value.name)
+        # A slug-only reference has had its name filled in by resolve_references.
+        name = value.name or value.slug or ""
+        return RefView(value.slug or make_slug(name, field), name)
     return RefView(make_slug(value, field), value)
+
+
+async def resolve_references(session: AsyncSession, data: ArticleCreate) -> ArticleCreate:
+    """Fill in the names of slug-only references; an unknown slug is a 422 naming the field."""
+    category = await _resolve(session, Category, "category", [data.category])
+    authors = await _resolve(session, Author, "authors", data.authors)
+    tags = await _resolve(session, Tag, "tags", data.tags)
+    return data.model_copy(update={"category": category[0], "authors": authors, "tags": tags})
+
+
+async def _resolve(
+    session: AsyncSession, model: type[Category] | type[Author] | type[Tag], field: str,
+    values: Sequence[RefInput],
+) -> list[RefInput]:  # fmt: skip
+    wanted = [v.slug for v in values if isinstance(v, NamedRef) and v.name is None and v.slug]
+    if not wanted:
+        return list(values)
+    rows = await session.execute(select(model.slug, model.name).where(model.slug.in_(wanted)))
+    names = {row.slug: row.name for row in rows}
+    if missing := [slug for slug in wanted if slug not in names]:
+        raise InvalidInput(
+            f"{field}: unknown slug(s) {', '.join(missing)}",
+            [{"loc": ["body", field], "msg": f"unknown {field} slug {slug!r}"} for slug in missing],
+        )
+    return [
+        NamedRef(slug=v.slug, name=names[v.slug])
+        if isinstance(v, NamedRef) and v.name is None and v.slug
+        else v
+        for v in values
+    ]
 
 
 def unique_refs(values: Iterable[RefInput], field: str) -> tuple[RefView, ...]:

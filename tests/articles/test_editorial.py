@@ -409,3 +409,38 @@ async def test_failure_after_the_article_row_leaves_nothing(client, writer, sess
     assert await count(session, Article) == 0
     assert await count(session, Revision) == 0
     assert await count(session, Change) == 0
+
+
+class TestReferences:
+    async def test_unknown_category_slug_is_422_naming_the_field(self, client, writer, session):
+        response = await client.post(
+            "/v1/articles", json={**ARTICLE, "category": {"slug": "no-such-desk"}}, headers=writer
+        )
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["body", "category"]
+        tags = await client.post(
+            "/v1/articles", json={**ARTICLE, "tags": [{"slug": "nope"}]}, headers=writer
+        )
+        assert tags.status_code == 422
+        assert tags.json()["errors"][0]["loc"] == ["body", "tags"]
+        assert await count(session, Article) == 0
+
+    async def test_a_known_slug_takes_the_stored_name(self, client, writer):
+        await create(client, writer)  # makes the Business category and the Ports tag
+        body = (
+            await create(
+                client,
+                writer,
+                slug="second",
+                category={"slug": "business"},
+                tags=[{"slug": "ports"}],
+            )
+        ).json()
+        assert body["category"] == {"slug": "business", "name": "Business"}
+        assert body["tags"] == [{"slug": "ports", "name": "Ports"}]
+
+    async def test_an_empty_reference_object_is_422(self, client, writer):
+        response = await client.post(
+            "/v1/articles", json={**ARTICLE, "category": {}}, headers=writer
+        )
+        assert response.status_code == 422
