@@ -7,6 +7,7 @@ import contextlib
 import multiprocessing
 import os
 import pickle
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -151,14 +152,19 @@ class _PragmaDriver(Protocol):
     async def execute(self, sql: str) -> Any: ...
 
 
-# SQLite settings for the load only: no fsync per commit (a crash loses at most the open
-# transaction of demo rows) and a page cache large enough for the random-order index inserts.
+# SQLite settings for the load only, restored afterwards: no fsync per commit (an OS crash
+# could lose the open transaction of demo rows) and a page cache big enough for the
+# random-order index inserts.
 BULK_PRAGMAS = {"synchronous": "OFF", "cache_size": "-262144"}
+# A rollback journal instead of the write-ahead log, which writes every page twice (to the
+# log, then to the database at each checkpoint). SQLite allows the switch only while no
+# other connection has the database open; if one has, the load keeps the WAL.
+BULK_JOURNAL = "truncate"
 
 
 @contextlib.asynccontextmanager
 async def _bulk_pragmas(conn: AsyncConnection) -> AsyncIterator[None]:
-    """Apply BULK_PRAGMAS on SQLite for the duration of the load, then restore the old values."""
+    """Apply the bulk-load settings on SQLite for the duration of the load, then restore them."""
     if conn.dialect.name != "sqlite":
         yield
         return
@@ -166,14 +172,24 @@ async def _bulk_pragmas(conn: AsyncConnection) -> AsyncIterator[None]:
     raw = (await conn.get_raw_connection()).driver_connection
     assert raw is not None, "an open connection has a driver connection"
     driver: _PragmaDriver = raw
-    before = {name: await _pragma(driver, name) for name in BULK_PRAGMAS}
+    before = {name: await _pragma(driver, name) for name in (*BULK_PRAGMAS, "journal_mode")}
     for name, value in BULK_PRAGMAS.items():
         await driver.execute(f"PRAGMA {name}={value}")
+    await _try_journal_mode(driver, BULK_JOURNAL)
     try:
         yield
     finally:
+        await _try_journal_mode(driver, before.pop("journal_mode"))
         for name, value in before.items():
             await driver.execute(f"PRAGMA {name}={value}")
+
+
+async def _try_journal_mode(driver: _PragmaDriver, mode: str) -> None:
+    timeout = await _pragma(driver, "busy_timeout")
+    await driver.execute("PRAGMA busy_timeout=0")  # fail at once if the database is shared
+    with contextlib.suppress(sqlite3.OperationalError):
+        await driver.execute(f"PRAGMA journal_mode={mode}")
+    await driver.execute(f"PRAGMA busy_timeout={timeout}")
 
 
 async def _pragma(driver: _PragmaDriver, name: str) -> str:
