@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint fmt bench contract clean
+.PHONY: install run test lint fmt bench bench-writes contract clean
 
 install: $(STAMP)
 
@@ -36,6 +36,10 @@ fmt: install
 
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.writes
+
+bench-writes: install
+	$(BIN)/python -m bench.writes
 
 contract: install
 	$(BIN)/python -m tests.contract.snapshot --write

@@ -113,6 +113,9 @@ def _wire_state(
     else:
         app.state.write_sessions = sessions
     app.state.sessions = sessions
+    # Writers queue per process on SQLite (one writer at a time anyway); PostgreSQL needs no gate.
+    sqlite = sessions.kw["bind"].dialect.name == "sqlite"
+    app.state.write_gate = asyncio.Lock() if sqlite else contextlib.nullcontext()
     app.state.search = SearchIndex(sessions.kw["bind"].dialect.name)
     app.state.read_cache = ReadCache(settings.cache_max_bytes)
     app.state.views = ViewCache(settings.view_cache_entries)

@@ -86,3 +86,12 @@ def _byline(*args: str) -> str:
     if done.returncode != 0:
         raise BenchError(f"byline {' '.join(args)} failed (exit {done.returncode})")
     return done.stdout
+
+
+def read_key() -> str:
+    """A new `read` key on the bench database, with a limit that counts but never refuses."""
+    name = f"bench-reader-{int(time.time() * 1000)}"
+    out = _byline(
+        "keys", "create", "--name", name, "--scope", "read", "--rate-limit", "1000000000/minute"
+    )
+    return out.strip().splitlines()[-1]

@@ -19,7 +19,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from bench.corpus import BENCH_DIR, BYLINE, ROOT, CorpusInfo, byline_env, prepare
+from bench.corpus import BENCH_DIR, BYLINE, ROOT, CorpusInfo, byline_env, prepare, read_key
 from bench.processes import BenchError, Children, Server, rss_mb, settle
 from bench.wrk import Load, Measure, ensure_wrk, run_wrk
 
@@ -31,7 +31,7 @@ DEEP_PAGES = 1_000
 SEARCH_WORD = "water"
 # Scenarios that a target compares run in interleaved rounds, and the target checks the
 # median of the per-round ratios: on a shared 2-core machine one run can be 25% off.
-GROUPS = (("minimal", "detail", "not_modified"), ("list_first", "list_deep"))
+GROUPS = (("minimal", "detail", "detail_keyed", "not_modified"), ("list_first", "list_deep"))
 ALONE = ("search_latency", "search")
 
 Runs = dict[str, list[Measure]]
@@ -129,19 +129,30 @@ def plan(args: argparse.Namespace, byline: Server, console: Console) -> list[Sce
         BODY_FILE.write_bytes(detail.content)
         console.print(f"walking {DEEP_PAGES:,} list pages by cursor …")
         deep = _deep_page(client, DEEP_PAGES)
-        scenarios = scenarios_for(args, f"/v1/articles/{article_id}", detail.headers["etag"], deep)
+        scenarios = scenarios_for(
+            args, f"/v1/articles/{article_id}", detail.headers["etag"], deep, read_key()
+        )
         for scenario in scenarios[1:]:
             headers = dict(h.split(": ", 1) for h in scenario.headers)
             _get(client, scenario.path, headers=headers, status=scenario.status)
     return scenarios
 
 
-def scenarios_for(args: argparse.Namespace, detail: str, etag: str, deep: str) -> list[Scenario]:
+def scenarios_for(
+    args: argparse.Namespace, detail: str, etag: str, deep: str, key: str
+) -> list[Scenario]:
     search = "/v1/articles?" + urlencode({"q": args.search_word})
     word, alone = args.search_word, args.search_connections
     return [
         Scenario("minimal", "minimal ASGI app, same bytes", "minimal", "/"),
         Scenario("detail", "warm detail GET", "byline", detail),
+        Scenario(
+            "detail_keyed",
+            "warm detail GET with a read key (counted against its limit)",
+            "byline",
+            detail,
+            headers=(f"Authorization: Bearer {key}",),
+        ),
         Scenario(
             "not_modified",
             "conditional GET (304)",
@@ -216,6 +227,8 @@ def typical(measures: list[Measure]) -> Measure:
 def evaluate(runs: Runs, rss: tuple[float, float], corpus: CorpusInfo) -> list[Target]:
     """The issue's targets, as ratios within this run where they compare two things."""
     detail = median_ratio(runs, "detail", "minimal", lambda m: m.rps)
+    keyed = median_ratio(runs, "detail_keyed", "minimal", lambda m: m.rps)
+    key_cost = median_ratio(runs, "detail_keyed", "detail", lambda m: m.rps)
     not_modified = median_ratio(runs, "not_modified", "minimal", lambda m: m.rps)
     deep_p50 = median_ratio(runs, "list_deep", "list_first", lambda m: m.p50_ms)
     deep_rps = median_ratio(runs, "list_deep", "list_first", lambda m: m.rps)
@@ -223,6 +236,8 @@ def evaluate(runs: Runs, rss: tuple[float, float], corpus: CorpusInfo) -> list[T
     per_100k = corpus.demo_seconds * 100_000 / corpus.articles
     return [
         Target("detail ≥ 0.5× minimal rps", f"{detail:.2f}×", "≥ 0.50×", detail >= 0.5),
+        Target("keyed detail ≥ 0.5× minimal rps", f"{keyed:.2f}×", "≥ 0.50×", keyed >= 0.5),
+        Target("keys cost reads ≤ 10%", f"{key_cost:.2f}× anonymous", "≥ 0.90×", key_cost >= 0.9),
         Target("304 ≥ 0.6× minimal rps", f"{not_modified:.2f}×", "≥ 0.60×", not_modified >= 0.6),
         Target("deep page p50 ≤ 1.3× first", f"{deep_p50:.2f}×", "≤ 1.30×", deep_p50 <= 1.3),
         Target("deep page rps ≥ first / 1.3", f"{deep_rps:.2f}×", "≥ 0.77×", deep_rps >= 1 / 1.3),

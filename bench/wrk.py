@@ -59,10 +59,12 @@ def ensure_wrk() -> str:
     return found
 
 
-def run_wrk(wrk: str, url: str, load: Load, headers: Sequence[str] = ()) -> Measure:
+def run_wrk(
+    wrk: str, url: str, load: Load, headers: Sequence[str] = (), script: Path = SCRIPT
+) -> Measure:
     argv = [
         wrk, "-t", str(load.threads), "-c", str(load.connections), "-d", f"{load.duration:g}s",
-        "--timeout", REQUEST_TIMEOUT, "-s", str(SCRIPT),
+        "--timeout", REQUEST_TIMEOUT, "-s", str(script),
         *(arg for header in headers for arg in ("-H", header)), url,
     ]  # fmt: skip
     done = subprocess.run(

@@ -15,7 +15,7 @@ from app.core.errors import Forbidden, Unauthorized
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer byl_...`")
 
 
-def _current_key(request: Request) -> KeyInfo | None:
+async def _current_key(request: Request) -> KeyInfo | None:
     key: KeyInfo | None = request.scope.get("state", {}).get("api_key")
     return key
 

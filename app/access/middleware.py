@@ -62,6 +62,9 @@ class Admission:
     refusal: tuple[int, str, list[tuple[bytes, bytes]]] | None = None
 
 
+ANONYMOUS_UNLIMITED = Admission(None, [])
+
+
 class Gate:
     """Authenticates the bearer key and counts the request against its rate limit.
 
@@ -91,6 +94,8 @@ class Gate:
 
     async def _decide(self, scope: Scope) -> Admission:
         credentials = _bearer(scope)
+        if credentials is None and self.anonymous_limit is None:
+            return ANONYMOUS_UNLIMITED
         key = await self.keys.resolve(credentials) if credentials else None
         if credentials is not None and key is None:
             return Admission(

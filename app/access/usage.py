@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections import Counter
 
 from sqlalchemy import Executable, func, select
@@ -26,9 +27,18 @@ class UsageRecorder:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
         self.pending: Counter[UsageKey] = Counter()
+        self._day_checked = 0.0
+        self._day = dt.date.min
 
     def record(self, key_id: str, endpoint: str, status: int) -> None:
-        self.pending[(dt.datetime.now(dt.UTC).date(), key_id, endpoint, status)] += 1
+        self.pending[(self._today(), key_id, endpoint, status)] += 1
+
+    def _today(self) -> dt.date:
+        """Today's UTC date, looked up at most once a second (this runs on every request)."""
+        now = time.monotonic()
+        if now - self._day_checked > 1.0:
+            self._day_checked, self._day = now, dt.datetime.now(dt.UTC).date()
+        return self._day
 
     async def flush(self) -> None:
         batch, self.pending = self.pending, Counter()

@@ -49,8 +49,10 @@ class FastLane:
             and not caller.allows_category(entry.category)
         ):
             return False  # the router answers 404 outside the key's categories
-        send = self._decorated(scope, send, admission)
-        status = await self._respond(scope, send, entry, admission)
+        extra: RawHeaders = [(b"x-request-id", request_id_for(scope)), *admission.headers]
+        if scope["method"] == "HEAD" or any(name == b"origin" for name, _ in scope["headers"]):
+            send, extra = self._decorated(scope, send, extra), []
+        status = await self._respond(scope, send, entry, admission, extra)
         self.usage.record(caller.id if caller else "", ENDPOINT, status)
         return True
 
@@ -66,11 +68,10 @@ class FastLane:
             return None
         return self.cache.lookup(path[len(PREFIX) :])
 
-    def _decorated(self, scope: Scope, send: Send, admission: Admission) -> Send:
-        """Add what the outer layers add: the request id, limit headers and CORS."""
-        extra: RawHeaders = [(b"x-request-id", request_id_for(scope)), *admission.headers]
-        origin = any(name == b"origin" for name, _ in scope["headers"])
+    def _decorated(self, scope: Scope, send: Send, extra: RawHeaders) -> Send:
+        """For CORS or HEAD: add the headers on the way out, and CORS's, and drop the body."""
         head = scope["method"] == "HEAD"
+        origin = any(name == b"origin" for name, _ in scope["headers"])
 
         async def sender(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -85,17 +86,27 @@ class FastLane:
         return sender
 
     async def _respond(
-        self, scope: Scope, send: Send, entry: CachedResponse, admission: Admission
+        self,
+        scope: Scope,
+        send: Send,
+        entry: CachedResponse,
+        admission: Admission,
+        extra: RawHeaders,
     ) -> int:
         if admission.refusal is not None:
             status, detail, headers = admission.refusal
-            await send_problem(scope, send, status, detail, headers)
+            await send_problem(scope, send, status, detail, [*headers, *extra])
             return status
         if _is_fresh(scope, entry):
-            await send({"type": "http.response.start", "status": 304, "headers": entry.headers_304})
+            start = {
+                "type": "http.response.start",
+                "status": 304,
+                "headers": entry.headers_304 + extra,
+            }
+            await send(start)
             await send({"type": "http.response.body", "body": b""})
             return 304
-        await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
+        await send({"type": "http.response.start", "status": 200, "headers": entry.headers + extra})
         await send({"type": "http.response.body", "body": entry.body})
         return 200
 

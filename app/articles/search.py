@@ -76,8 +76,11 @@ class SearchIndex:
     def __init__(self, dialect: str) -> None:
         self.sqlite = dialect == "sqlite"
 
-    async def put(self, session: AsyncSession, doc: SearchDocument) -> None:
-        await self.remove(session, doc.article_id)
+    async def put(
+        self, session: AsyncSession, doc: SearchDocument, *, replacing: bool = True
+    ) -> None:
+        if replacing:
+            await self.remove(session, doc.article_id)
         values = {
             "article_id": doc.article_id, "headline": doc.headline, "dek": doc.dek,
             "takeaways": doc.takeaways, "body": doc.body,

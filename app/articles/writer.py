@@ -202,16 +202,20 @@ async def ensure_refs(
     """Ids of categories/authors/tags by slug, creating the missing ones (race-safe)."""
     if not refs:
         return {}
+    lookup = select(model.slug, model.id).where(model.slug.in_([r.slug for r in refs]))
+    found = {row.slug: row.id for row in await session.execute(lookup)}
+    missing = [r for r in refs if r.slug not in found]
+    if not missing:  # the usual case: one read, no write
+        return found
     dialect = session.get_bind().dialect.name
-    stmt = _insert_ignoring_conflicts(dialect, model)
     # Insert in slug order: concurrent writers then take the unique-index locks in the
     # same order and cannot deadlock on PostgreSQL.
-    ordered = sorted(refs, key=lambda r: r.slug)
-    await session.execute(stmt, [{"slug": r.slug, "name": r.name} for r in ordered])
-    rows = await session.execute(
-        select(model.slug, model.id).where(model.slug.in_([r.slug for r in refs]))
+    ordered = sorted(missing, key=lambda r: r.slug)
+    await session.execute(
+        _insert_ignoring_conflicts(dialect, model),
+        [{"slug": r.slug, "name": r.name} for r in ordered],
     )
-    return {row.slug: row.id for row in rows}
+    return {row.slug: row.id for row in await session.execute(lookup)}
 
 
 def article_row(view: ArticleView, category_id: int) -> dict[str, Any]:
@@ -301,7 +305,7 @@ async def write_view(
     if view.is_tombstone:
         await index.remove(session, view.id)
     else:
-        await index.put(session, search_document(view))
+        await index.put(session, search_document(view), replacing=replaces is not None)
 
 
 async def _claim(session: AsyncSession, article_id: str, replaces: int, revision: int) -> None:

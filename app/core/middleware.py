@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from dataclasses import dataclass
@@ -33,9 +34,18 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
+_PROCESS_PREFIX = uuid.uuid4().hex[:12]
+_serial = itertools.count(1)
+
+
+def new_request_id() -> bytes:
+    # A random per-process prefix and a counter: unique, and far cheaper than uuid4.
+    return f"{_PROCESS_PREFIX}{next(_serial):x}".encode()
+
+
 def request_id_for(scope: Scope) -> bytes:
     """The request's id: a well-formed incoming X-Request-ID, or a new one; kept in state."""
-    request_id = _incoming(scope) or uuid.uuid4().hex.encode()
+    request_id = _incoming(scope) or new_request_id()
     scope.setdefault("state", {})["request_id"] = request_id.decode()
     return request_id
 
