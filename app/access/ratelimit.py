@@ -9,8 +9,10 @@ import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
+from limits.storage import MemoryStorage as SyncMemoryStorage
+from limits.strategies import FixedWindowRateLimiter as SyncFixedWindow
 
 log = logging.getLogger("byline.ratelimit")
 WARN_EVERY_SECONDS = 30.0
@@ -46,10 +48,12 @@ class RateLimiter:
     logged and reported by /readyz: limits protect the service, they must not take it down.
     """
 
-    def __init__(self, storage: Storage, *, shared: bool) -> None:
+    def __init__(self, storage: Storage | None, *, shared: bool) -> None:
         self.storage = storage
         self.shared = shared
-        self.limiter = FixedWindowRateLimiter(storage)
+        self.limiter = FixedWindowRateLimiter(storage) if storage is not None else None
+        # In memory, the synchronous store: the asyncio one starts a task on every hit.
+        self.local = SyncFixedWindow(SyncMemoryStorage()) if storage is None else None
         self.last_error: str | None = None
         self._last_warning = 0.0
 
@@ -60,13 +64,18 @@ class RateLimiter:
                 "rediss://", "async+rediss://", 1
             )
             return cls(RedisStorage(uri, implementation="redispy"), shared=True)
-        return cls(MemoryStorage(), shared=False)
+        return cls(None, shared=False)
 
     async def hit(self, item: RateLimitItem, identity: str) -> Decision | None:
         """Count one request; None when the store is unavailable (the request goes through)."""
         try:
-            allowed = await self.limiter.hit(item, "byline", identity)
-            reset_at, remaining = await self.limiter.get_window_stats(item, "byline", identity)
+            if self.local is not None:
+                allowed = self.local.hit(item, "byline", identity)
+                reset_at, remaining = self.local.get_window_stats(item, "byline", identity)
+            else:
+                assert self.limiter is not None
+                allowed = await self.limiter.hit(item, "byline", identity)
+                reset_at, remaining = await self.limiter.get_window_stats(item, "byline", identity)
         except Exception as exc:  # any store failure: fail open
             self._store_failed(exc)
             return None
@@ -84,6 +93,8 @@ class RateLimiter:
             log.warning("rate-limit store failed, failing open: %s", exc)
 
     async def healthy(self) -> bool:
+        if self.storage is None:
+            return True
         try:
             return bool(await self.storage.check())
         except Exception:
