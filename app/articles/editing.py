@@ -285,7 +285,7 @@ def input_of(view: ArticleView) -> dict[str, Any]:
     return {name: snapshot[name] for name in keep}
 
 
-def merge_patch(target: Any, patch: Any) -> Any:
+def merge_patch(target: object, patch: object) -> object:
     """RFC 7396: objects merge recursively, null removes, anything else replaces."""
     if not isinstance(patch, dict):
         return patch

@@ -190,7 +190,9 @@ def same_content(old: ArticleView, new: ArticleView) -> bool:
     )
 
 
-def _insert_ignoring_conflicts(dialect: str, model: Any) -> Any:
+def _insert_ignoring_conflicts(
+    dialect: str, model: type[Category] | type[Author] | type[Tag]
+) -> postgresql.Insert | sqlite.Insert:
     if dialect == "postgresql":
         return postgresql.insert(model).on_conflict_do_nothing(index_elements=["slug"])
     return sqlite.insert(model).on_conflict_do_nothing(index_elements=["slug"])

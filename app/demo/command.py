@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from rich.console import Console
 from rich.progress import (
@@ -148,8 +148,12 @@ async def _lane(
     return total
 
 
+class _Cursor(Protocol):
+    async def fetchone(self) -> tuple[object, ...] | None: ...
+
+
 class _PragmaDriver(Protocol):
-    async def execute(self, sql: str) -> Any: ...
+    async def execute(self, sql: str) -> _Cursor: ...
 
 
 # SQLite settings for the load only, restored afterwards: no fsync per commit (an OS crash
@@ -194,6 +198,7 @@ async def _try_journal_mode(driver: _PragmaDriver, mode: str) -> None:
 
 async def _pragma(driver: _PragmaDriver, name: str) -> str:
     row = await (await driver.execute(f"PRAGMA {name}")).fetchone()
+    assert row is not None, "a PRAGMA read returns a row"
     return str(row[0])
 
 

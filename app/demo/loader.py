@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -129,7 +129,7 @@ async def _write_next(
 
 
 class _SqliteDriver(Protocol):
-    async def executemany(self, sql: str, parameters: Iterable[Record]) -> Any: ...
+    async def executemany(self, sql: str, parameters: Iterable[Record]) -> object: ...
 
 
 class _PostgresDriver(Protocol):
