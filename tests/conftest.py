@@ -26,7 +26,7 @@ from app.articles.search import SearchIndex
 from app.core.config import Settings
 from app.core.db import make_engine
 from app.core.paths import ALEMBIC_INI
-from app.main import create_app
+from app.main import Byline, create_app
 
 PG_URL = os.environ.get("BYLINE_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
@@ -125,7 +125,7 @@ def index(connection: AsyncConnection) -> SearchIndex:
 
 
 @pytest.fixture
-def app(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Any:
+def app(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Byline:
     return create_app(settings, sessions)
 
 

@@ -27,6 +27,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance
+from schemathesis.schemas import APIOperation
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -137,7 +138,7 @@ def explore(operation: Any, known: dict[str, list[str]], send: Send) -> None:
     fuzz()
 
 
-def find_get(doc: dict[str, Any], operation_id: str) -> Any:
+def find_get(doc: dict[str, Any], operation_id: str) -> APIOperation:
     schema = schemathesis.openapi.from_dict(doc)
     paths = [
         p
@@ -145,7 +146,9 @@ def find_get(doc: dict[str, Any], operation_id: str) -> Any:
         if item.get("get", {}).get("operationId") == operation_id
     ]
     assert len(paths) == 1, f"/openapi.json has {len(paths)} GET operations named {operation_id}"
-    return schema.find_operation_by_label(f"GET {paths[0]}")
+    operation = schema.find_operation_by_label(f"GET {paths[0]}")
+    assert operation is not None, f"schemathesis cannot find GET {paths[0]}"
+    return operation
 
 
 @pytest.mark.parametrize("operation_id", GET_OPERATIONS)
