@@ -76,6 +76,17 @@ def _expect(view: ArticleView, if_match: str | None) -> None:
         )
 
 
+async def _to_change(
+    session: AsyncSession, article_id: str, if_match: str | None, *, editable: bool = True
+) -> ArticleView:
+    """The current article, checked against If-Match and (unless deleting) still editable."""
+    old = await current(session, article_id)
+    _expect(old, if_match)
+    if editable:
+        _editable(old)
+    return old
+
+
 def _editable(view: ArticleView) -> None:
     if view.is_tombstone:
         raise Conflict(f"Article {view.id} was {view.status}; it can no longer change.")
@@ -108,9 +119,7 @@ async def update(
     ctx: WriteContext,
 ) -> ArticleView:
     """Replace the content of an article; its status and history stay."""
-    old = await current(session, article_id)
-    _expect(old, if_match)
-    _editable(old)
+    old = await _to_change(session, article_id, if_match)
     data = await resolve_references(session, data)
     placement = Placement(old.status, data.published_at or old.published_at, old.embargo_until)
     new = build_view(
@@ -153,9 +162,7 @@ async def publish(
     ctx: WriteContext,
 ) -> ArticleView:
     """Publish now, or schedule for `at` (an embargo: invisible until then)."""
-    old = await current(session, article_id)
-    _expect(old, if_match)
-    _editable(old)
+    old = await _to_change(session, article_id, if_match)
     when = at or (old.published_at if old.published_at and old.published_at <= ctx.now else ctx.now)
     scheduled = when > ctx.now
     status = ArticleStatus.SCHEDULED if scheduled else ArticleStatus.PUBLISHED
@@ -169,9 +176,7 @@ async def publish(
 async def unpublish(
     session: AsyncSession, article_id: str, if_match: str | None, ctx: WriteContext
 ) -> ArticleView:
-    old = await current(session, article_id)
-    _expect(old, if_match)
-    _editable(old)
+    old = await _to_change(session, article_id, if_match)
     new = replace(old, status=ArticleStatus.DRAFT.value, embargo_until=None)
     return await _save(session, old, new, ChangeEvent.UNPUBLISHED, ctx)
 
@@ -180,9 +185,7 @@ async def retract(
     session: AsyncSession, article_id: str, reason: str, if_match: str | None, ctx: WriteContext
 ) -> ArticleView:
     """Withdraw a published article: readers and partners get its tombstone."""
-    old = await current(session, article_id)
-    _expect(old, if_match)
-    _editable(old)
+    old = await _to_change(session, article_id, if_match)
     if old.status not in PUBLIC:
         raise Conflict(
             f"Article {old.id} is a {old.status}; only published articles can be retracted (unpublish or delete it)."
@@ -200,8 +203,7 @@ async def delete(
     if_match: str | None,
     ctx: WriteContext,
 ) -> ArticleView:
-    old = await current(session, article_id)
-    _expect(old, if_match)
+    old = await _to_change(session, article_id, if_match, editable=False)
     new = replace(
         old,
         status=ArticleStatus.DELETED.value,
@@ -215,9 +217,7 @@ async def correct(
     session: AsyncSession, article_id: str, text: str, if_match: str | None, ctx: WriteContext
 ) -> ArticleView:
     """Append a published correction (revision + 1)."""
-    old = await current(session, article_id)
-    _expect(old, if_match)
-    _editable(old)
+    old = await _to_change(session, article_id, if_match)
     new = replace(old, corrections=(*old.corrections, CorrectionView(ctx.now, text)))
     return await _save(session, old, new, ChangeEvent.CORRECTED, ctx)
 

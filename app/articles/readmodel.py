@@ -207,26 +207,15 @@ def public_status(view: ArticleView, now: dt.datetime) -> str:
 
 
 def full_face(view: ArticleView, base_url: str, now: dt.datetime) -> dict[str, Any]:
-    """The v1 full representation (API.md section 2)."""
-    return {
-        "id": view.id,
-        "slug": view.slug,
-        "url": canonical_url(view, base_url),
-        "headline": view.headline,
-        "dek": view.dek,
-        "category": _ref(view.category),
-        "authors": [_ref(a) for a in view.authors],
+    """The v1 full representation (API.md section 2): the summary and the rest, in order."""
+    rest = {
         "status": public_status(view, now),
-        "published_at": _iso(view.published_at),
-        "updated_at": _iso(view.updated_at),
         "embargo_until": _iso(view.embargo_until),
         "language": view.language,
-        "takeaways": list(view.takeaways),
         "sections": [
             {"heading": s.heading, "paragraphs": list(s.paragraphs)} for s in view.sections
         ],
         "tags": [_ref(t) for t in view.tags],
-        "word_count": view.word_count,
         "reading_time_minutes": view.reading_time_minutes,
         "revision": view.revision,
         "corrections": [
@@ -237,8 +226,9 @@ def full_face(view: ArticleView, base_url: str, now: dt.datetime) -> dict[str, A
             "usage_terms": view.usage_terms,
             "syndication": view.syndication,
         },
-        "links": links_of(view, base_url),
     }
+    merged = {**summary_face(view, base_url), **rest}
+    return {name: merged[name] for name in FULL_FIELDS}
 
 
 SUMMARY_FIELDS = (

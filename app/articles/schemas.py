@@ -39,6 +39,9 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 AwareDatetime = Annotated[dt.datetime, AfterValidator(_aware)]
 
 
+Status = Literal["draft", "scheduled", "published", "retracted"]
+
+
 class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -174,34 +177,8 @@ class ArticleSummary(Schema):
     status: Literal["draft", "scheduled", "published", "retracted"] | None = None
 
 
-class ArticleFields(Schema):
-    """An article narrowed by `fields=`: the id and only the fields asked for."""
-
-    id: str
-    slug: str | None = None
-    url: str | None = None
-    headline: str | None = None
-    dek: str | None = None
-    category: RefRead | None = None
-    authors: list[RefRead] | None = None
-    status: Literal["draft", "scheduled", "published", "retracted"] | None = None
-    published_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
-    embargo_until: dt.datetime | None = None
-    language: str | None = None
-    takeaways: list[str] | None = None
-    sections: list[SectionRead] | None = None
-    tags: list[RefRead] | None = None
-    word_count: int | None = None
-    reading_time_minutes: int | None = None
-    revision: int | None = None
-    corrections: list[CorrectionRead] | None = None
-    rights: RightsRead | None = None
-    links: ArticleLinks | None = None
-
-
 class ArticleSummaryFields(Schema):
-    """An article summary narrowed by `fields=`."""
+    """An article summary narrowed by `fields=`: the id and only the fields asked for."""
 
     id: str
     slug: str | None = None
@@ -210,13 +187,26 @@ class ArticleSummaryFields(Schema):
     dek: str | None = None
     category: RefRead | None = None
     authors: list[RefRead] | None = None
+    status: Status | None = None
     published_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     takeaways: list[str] | None = None
     word_count: int | None = None
     links: ArticleLinks | None = None
     highlight: str | None = None
-    status: Literal["draft", "scheduled", "published", "retracted"] | None = None
+
+
+class ArticleFields(ArticleSummaryFields):
+    """A full article narrowed by `fields=`."""
+
+    embargo_until: dt.datetime | None = None
+    language: str | None = None
+    sections: list[SectionRead] | None = None
+    tags: list[RefRead] | None = None
+    reading_time_minutes: int | None = None
+    revision: int | None = None
+    corrections: list[CorrectionRead] | None = None
+    rights: RightsRead | None = None
 
 
 class FacetCount(Schema):

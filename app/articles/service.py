@@ -353,33 +353,23 @@ async def _facets(
     return result
 
 
+# For each facet: the model counted, the table linking it to articles, the article column.
+FACET_SOURCES: dict[str, tuple[Any, Any, Any]] = {
+    "category": (Category, Article, Article.id),
+    "author": (Author, ArticleAuthor, ArticleAuthor.article_id),
+    "tag": (Tag, ArticleTag, ArticleTag.article_id),
+}
+
+
 def _facet_select(name: str, matching: Any) -> AnySelect:
-    if name == "category":
-        model: Any = Category
-        joined = (
-            select(Category.slug, Category.name, func.count())
-            .select_from(Article)
-            .join(Category)
-            .join(matching, matching.c.id == Article.id)
-        )
-    elif name == "author":
-        model = Author
-        joined = (
-            select(Author.slug, Author.name, func.count())
-            .select_from(ArticleAuthor)
-            .join(Author)
-            .join(matching, matching.c.id == ArticleAuthor.article_id)
-        )
-    else:
-        model = Tag
-        joined = (
-            select(Tag.slug, Tag.name, func.count())
-            .select_from(ArticleTag)
-            .join(Tag)
-            .join(matching, matching.c.id == ArticleTag.article_id)
-        )
-    return joined.group_by(model.id, model.slug, model.name).order_by(
-        func.count().desc(), model.slug
+    model, link, article_id = FACET_SOURCES[name]
+    return (
+        select(model.slug, model.name, func.count())
+        .select_from(link)
+        .join(model)
+        .join(matching, matching.c.id == article_id)
+        .group_by(model.id, model.slug, model.name)
+        .order_by(func.count().desc(), model.slug)
     )
 
 
