@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from limits import parse
+from limits.strategies import FixedWindowRateLimiter
 
-from app.access.ratelimit import RateLimiter
+from app.access.ratelimit import LoopMemoryStorage, RateLimiter
 from app.core.config import Settings
 from app.main import create_app
 from tests.access.test_keys import auth, make_key
@@ -83,3 +85,37 @@ def test_bad_limit_setting_stops_the_process():
 
     with pytest.raises(ValidationError, match="anonymous_rate_limit"):
         Settings(anonymous_rate_limit="lots")
+
+
+def test_loop_memory_storage_counts_fixed_windows_that_expire(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("app.access.ratelimit.time.time", lambda: clock[0])
+    limiter = FixedWindowRateLimiter(LoopMemoryStorage())
+    item = parse("2/second")
+
+    assert [limiter.hit(item, "a") for _ in range(3)] == [True, True, False]
+    assert limiter.hit(item, "b")  # another identity has its own window
+    reset_at, remaining = limiter.get_window_stats(item, "a")
+    assert (reset_at, remaining) == (1001.0, 0)
+
+    clock[0] = 1001.0  # the window has ended: a fresh budget
+    assert limiter.hit(item, "a")
+    assert limiter.get_window_stats(item, "a") == (1002.0, 1)
+
+
+def test_loop_memory_storage_forgets_expired_windows(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr("app.access.ratelimit.time.time", lambda: clock[0])
+    storage = LoopMemoryStorage()
+    for n in range(1000):
+        storage.incr(f"ip:{n}", 60)
+    clock[0] = 61.0
+    storage.incr("ip:late", 60)  # meeting the heap's expired top drops every old window
+    assert storage.counts == {"ip:late": 1}
+    assert len(storage._deadlines) == 1
+
+    storage.clear("ip:late")
+    assert storage.get("ip:late") == 0
+    storage.incr("ip:late", 60)
+    assert storage.reset() == 1
+    assert storage.get("ip:late") == 0
