@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -33,12 +34,23 @@ class KeyResolver:
         self.ttl = ttl
         self.max_entries = max_entries
         self._known: OrderedDict[str, tuple[KeyInfo | None, float]] = OrderedDict()
+        self._pending: dict[str, asyncio.Future[KeyInfo | None]] = {}
 
     async def resolve(self, secret: str) -> KeyInfo | None:
         digest = service.hash_secret(secret)
         cached = self._known.get(digest)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
+        # One lookup per key at a time: when an entry expires under load, every request
+        # in flight with that key would otherwise query the database at once.
+        pending = self._pending.get(digest)
+        if pending is None:
+            pending = asyncio.ensure_future(self._load(digest, secret))
+            self._pending[digest] = pending
+            pending.add_done_callback(lambda _: self._pending.pop(digest, None))
+        return await asyncio.shield(pending)
+
+    async def _load(self, digest: str, secret: str) -> KeyInfo | None:
         async with self.sessions() as session:
             info = await service.authenticate(session, secret)
         self._known[digest] = (info, time.monotonic() + self.ttl)

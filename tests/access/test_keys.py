@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 
@@ -9,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.access import service
+from app.access.middleware import KeyResolver
 from app.models import ApiKey
 
 
@@ -147,3 +149,22 @@ async def test_duplicate_name_is_409(client, session):
 async def test_unknown_key_id_is_404(client, session):
     admin = await make_key(session, "admin")
     assert (await client.delete("/v1/keys/key_missing", headers=auth(admin))).status_code == 404
+
+
+async def test_an_expired_cache_entry_is_looked_up_once_however_many_requests_wait(
+    sessions, session
+):
+    secret = await make_key(session, "read", name="busy")
+    opened = 0
+
+    def counting_sessions():
+        nonlocal opened
+        opened += 1
+        return sessions()
+
+    resolver = KeyResolver(counting_sessions, ttl=0)  # every entry is already stale
+    infos = await asyncio.gather(*(resolver.resolve(secret) for _ in range(50)))
+    assert {info.name for info in infos} == {"busy"}
+    assert opened == 1
+    await resolver.resolve(secret)  # the next miss looks it up again
+    assert opened == 2
