@@ -26,7 +26,7 @@ def parse_limit(value: str | None) -> RateLimitItem | None:
     return parse(value)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs ~0.2 µs per request
 class Decision:
     allowed: bool
     limit: int
@@ -35,9 +35,9 @@ class Decision:
 
     def headers(self) -> list[tuple[bytes, bytes]]:
         return [
-            (b"ratelimit-limit", str(self.limit).encode()),
-            (b"ratelimit-remaining", str(self.remaining).encode()),
-            (b"ratelimit-reset", str(self.reset_seconds).encode()),
+            (b"ratelimit-limit", b"%d" % self.limit),
+            (b"ratelimit-remaining", b"%d" % self.remaining),
+            (b"ratelimit-reset", b"%d" % self.reset_seconds),
         ]
 
 
@@ -145,7 +145,7 @@ class RateLimiter:
     async def hit(self, item: RateLimitItem, identity: str) -> Decision | None:
         """Count one request; None when the store is unavailable (the request goes through)."""
         if self.local is not None:
-            return self._hit_local(item, identity)
+            return self.hit_local(item, identity)
         assert self.limiter is not None
         try:
             allowed = await self.limiter.hit(item, "byline", identity)
@@ -156,7 +156,7 @@ class RateLimiter:
         self.last_error = None
         return _decision(item, allowed, remaining, reset_at)
 
-    def _hit_local(self, item: RateLimitItem, identity: str) -> Decision:
+    def hit_local(self, item: RateLimitItem, identity: str) -> Decision:
         """The fixed-window step of `limits`' FixedWindowRateLimiter, against the storage.
 
         The strategy's `hit` + `get_window_stats` build the storage key three times and
@@ -164,12 +164,10 @@ class RateLimiter:
         and gets the window's end with it. Keys only need to be unique in this process.
         """
         assert self.local is not None
-        expiry = item.get_expiry()
-        now = time.time()
-        count, reset_at = self.local.count(f"{identity}/{item.amount}/{expiry}", expiry, 1, now)
-        amount = item.amount
-        reset = max(0, math.ceil(reset_at - now))
-        return Decision(count <= amount, amount, max(0, amount - count), reset)
+        amount, expiry, now = item.amount, item.get_expiry(), time.time()
+        count, reset_at = self.local.count(f"{identity}/{amount}/{expiry}", expiry, 1, now)
+        reset = math.ceil(reset_at - now)
+        return Decision(count <= amount, amount, max(0, amount - count), max(0, reset))
 
     def _store_failed(self, exc: Exception) -> None:
         self.last_error = (
