@@ -216,11 +216,12 @@ class AccessMiddleware:
 
 def _bearer(scope: Scope) -> str | None:
     """The bearer secret; "" for a malformed Authorization header; None when there is none."""
-    for name, value in scope["headers"]:
+    raw: bytes
+    for name, raw in scope["headers"]:
         if name == b"authorization":
-            if value[:7].lower() != b"bearer ":
+            if raw[:7].lower() != b"bearer ":
                 return ""
-            return value[7:].strip().decode("latin-1")
+            return raw[7:].strip().decode("latin-1")
     return None
 
 
