@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -18,6 +19,11 @@ from app.core.errors import send_problem
 
 LIMITED_PREFIX = "/v1/"
 CHALLENGE = (b"www-authenticate", b'Bearer realm="byline"')
+
+
+def _fingerprint(secret: str) -> bytes:
+    """The cache's key for a secret: its SHA-256, so no secret is kept in the cache."""
+    return hashlib.sha256(secret.encode()).digest()
 
 
 class _Miss:
@@ -40,35 +46,35 @@ class KeyResolver:
         self.sessions = sessions
         self.ttl = ttl
         self.max_entries = max_entries
-        self._known: OrderedDict[str, tuple[KeyInfo | None, float]] = OrderedDict()
-        self._pending: dict[str, asyncio.Future[KeyInfo | None]] = {}
+        self._known: OrderedDict[bytes, tuple[KeyInfo | None, float]] = OrderedDict()
+        self._pending: dict[bytes, asyncio.Future[KeyInfo | None]] = {}
 
     def cached(self, secret: str) -> KeyInfo | None | _Miss:
         """The key if it was looked up less than `ttl` seconds ago, else MISS."""
-        cached = self._known.get(service.hash_secret(secret))
+        cached = self._known.get(_fingerprint(secret))
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
         return MISS
 
     async def resolve(self, secret: str) -> KeyInfo | None:
-        digest = service.hash_secret(secret)
-        cached = self._known.get(digest)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
+        known = self.cached(secret)
+        if not isinstance(known, _Miss):
+            return known
         # One lookup per key at a time: when an entry expires under load, every request
         # in flight with that key would otherwise query the database at once.
-        pending = self._pending.get(digest)
+        fingerprint = _fingerprint(secret)
+        pending = self._pending.get(fingerprint)
         if pending is None:
-            pending = asyncio.ensure_future(self._load(digest, secret))
-            self._pending[digest] = pending
-            pending.add_done_callback(lambda _: self._pending.pop(digest, None))
+            pending = asyncio.ensure_future(self._load(fingerprint, secret))
+            self._pending[fingerprint] = pending
+            pending.add_done_callback(lambda _: self._pending.pop(fingerprint, None))
         return await asyncio.shield(pending)
 
-    async def _load(self, digest: str, secret: str) -> KeyInfo | None:
+    async def _load(self, fingerprint: bytes, secret: str) -> KeyInfo | None:
         async with self.sessions() as session:
             info = await service.authenticate(session, secret)
-        self._known[digest] = (info, time.monotonic() + self.ttl)
-        self._known.move_to_end(digest)
+        self._known[fingerprint] = (info, time.monotonic() + self.ttl)
+        self._known.move_to_end(fingerprint)
         while len(self._known) > self.max_entries:
             self._known.popitem(last=False)
         return info
