@@ -32,13 +32,19 @@ class Decision:
     limit: int
     remaining: int
     reset_seconds: int
+    limit_header: bytes | None = None  # the limit, already encoded
 
     def headers(self) -> list[tuple[bytes, bytes]]:
         return [
-            (b"ratelimit-limit", b"%d" % self.limit),
+            (b"ratelimit-limit", self.limit_header or b"%d" % self.limit),
             (b"ratelimit-remaining", b"%d" % self.remaining),
             (b"ratelimit-reset", b"%d" % self.reset_seconds),
         ]
+
+
+# (item, storage key, window seconds, encoded limit) of one identity's counter
+_Counter = tuple[RateLimitItem, str, int, bytes]
+MAX_COUNTERS = 100_000
 
 
 class LoopMemoryStorage(SyncStorage):
@@ -130,6 +136,7 @@ class RateLimiter:
         self.limiter = FixedWindowRateLimiter(storage) if storage is not None else None
         # In memory, a synchronous store: the asyncio MemoryStorage starts a task per hit.
         self.local = LoopMemoryStorage() if storage is None else None
+        self._counters: dict[str, _Counter] = {}
         self.last_error: str | None = None
         self._last_warning = 0.0
 
@@ -160,14 +167,28 @@ class RateLimiter:
         """The fixed-window step of `limits`' FixedWindowRateLimiter, against the storage.
 
         The strategy's `hit` + `get_window_stats` build the storage key three times and
-        read the counter twice (~4 µs, most of a keyed read's budget); this counts once
-        and gets the window's end with it. Keys only need to be unique in this process.
+        read the counter twice (~4 µs, most of a keyed read's budget); this counts once,
+        gets the window's end with it, and reuses the identity's key and limit header.
         """
         assert self.local is not None
-        amount, expiry, now = item.amount, item.get_expiry(), time.time()
-        count, reset_at = self.local.count(f"{identity}/{amount}/{expiry}", expiry, 1, now)
+        known = self._counters.get(identity)
+        if known is None or known[0] is not item:
+            known = self._counter_for(item, identity)
+        _, counter, expiry, limit_header = known
+        now = time.time()
+        count, reset_at = self.local.count(counter, expiry, 1, now)
+        amount = item.amount
+        remaining = amount - count if count < amount else 0
         reset = math.ceil(reset_at - now)
-        return Decision(count <= amount, amount, max(0, amount - count), max(0, reset))
+        return Decision(count <= amount, amount, remaining, reset if reset > 0 else 0, limit_header)
+
+    def _counter_for(self, item: RateLimitItem, identity: str) -> _Counter:
+        if len(self._counters) >= MAX_COUNTERS:  # many anonymous addresses: start over
+            self._counters.clear()
+        expiry = item.get_expiry()
+        known = (item, f"{identity}/{item.amount}/{expiry}", expiry, b"%d" % item.amount)
+        self._counters[identity] = known
+        return known
 
     def _store_failed(self, exc: Exception) -> None:
         self.last_error = (

@@ -119,3 +119,15 @@ def test_loop_memory_storage_forgets_expired_windows(monkeypatch):
     storage.incr("ip:late", 60)
     assert storage.reset() == 1
     assert storage.get("ip:late") == 0
+
+
+async def test_in_memory_limiter_counts_each_limit_of_an_identity_apart():
+    limiter = RateLimiter.from_url(None)
+    small, large = parse("2/minute"), parse("5/minute")
+    assert [(await limiter.hit(small, "key:a")).allowed for _ in range(3)] == [True, True, False]
+    decision = await limiter.hit(large, "key:a")  # the key's limit was raised: a new counter
+    assert (decision.allowed, decision.limit, decision.remaining) == (True, 5, 4)
+    assert dict(decision.headers())[b"ratelimit-limit"] == b"5"
+    refused = await limiter.hit(small, "key:a")
+    assert (refused.allowed, refused.remaining) == (False, 0)
+    assert 0 < refused.reset_seconds <= 60
