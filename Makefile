@@ -37,6 +37,7 @@ fmt: install
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.writes
+	$(BIN)/python -m bench.webhooks
 
 bench-writes: install
 	$(BIN)/python -m bench.writes

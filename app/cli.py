@@ -1,10 +1,11 @@
-"""The `byline` command: migrate, serve, import, demo, keys."""
+"""The `byline` command: migrate, serve, import, demo, keys, worker."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+import uvloop
 from alembic import command
 from alembic.config import Config
 from rich.console import Console
@@ -113,6 +115,24 @@ def demo(
         console.print(f"[red]{error}[/red]", highlight=False)
         raise typer.Exit(1) from None
     typer.echo(summary.describe())
+
+
+@cli.command()
+def worker(
+    once: Annotated[
+        bool, typer.Option(help="Deliver what is due now, lift due embargoes, then exit.")
+    ] = False,
+) -> None:
+    """Deliver webhooks (signed, retried) and emit scheduled articles' `published` events."""
+    # Imported here: only this command needs the delivery machinery.
+    from app.webhooks.worker import serve as serve_worker
+
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(serve_worker(settings, once=once))
 
 
 keys_cli = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)

@@ -21,6 +21,7 @@ from app.articles.cache import ChangeFollower, ReadCache
 from app.articles.fastpath import FastLane
 from app.articles.readmodel import ViewCache
 from app.articles.search import SearchIndex
+from app.changes.notifier import ChangeNotifier
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessionmaker
 from app.core.errors import install_error_handlers
@@ -33,6 +34,7 @@ from app.core.middleware import (
 from app.health import migration_head
 from app.health import router as health_router
 from app.ingest.formats import MEDIA_TYPES as IMPORT_MEDIA_TYPES
+from app.syndication.cache import ArticleFaceRoute, FeedCache, FeedRoute
 
 ALLOWED_HEADERS = [
     "Authorization", "Content-Type", "If-Match", "If-None-Match", "If-Modified-Since",
@@ -60,6 +62,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await app.state.change_notifier.close()
         with contextlib.suppress(Exception):  # a graceful stop keeps what was counted
             await app.state.usage.flush()
         if app.state.owns_engine:
@@ -96,7 +99,8 @@ def create_app(
     app.include_router(health_router)
     _add_middleware(app, settings)
     cors = CORSMiddleware(_no_app, **cors_options(settings))
-    app.fast_lane = FastLane(app.state.read_cache, app.state.gate, app.state.usage, cors)
+    routes = (FeedRoute(app.state.feed_cache), ArticleFaceRoute(app.state.read_cache))
+    app.fast_lane = FastLane(app.state.read_cache, app.state.gate, app.state.usage, cors, routes)
     return app
 
 
@@ -118,7 +122,10 @@ def _wire_state(
     app.state.write_gate = asyncio.Lock() if sqlite else contextlib.nullcontext()
     app.state.search = SearchIndex(sessions.kw["bind"].dialect.name)
     app.state.read_cache = ReadCache(settings.cache_max_bytes)
+    # Feeds are few and each depends on every article: a quarter of the read cache's bound.
+    app.state.feed_cache = FeedCache(app.state.read_cache, settings.cache_max_bytes // 4)
     app.state.views = ViewCache(settings.view_cache_entries)
+    app.state.change_notifier = ChangeNotifier(sessions)  # long-polls of /v1/changes
     app.state.migration_head = migration_head()
     app.state.keys = KeyResolver(sessions, settings.key_cache_seconds)
     app.state.limiter = RateLimiter.from_url(settings.redis_url)

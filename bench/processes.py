@@ -53,6 +53,13 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return now, peak
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
 class Children:
     """Servers started for the run; all of them are stopped when the block ends, however it ends."""
 

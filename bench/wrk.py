@@ -35,6 +35,10 @@ class Measure:
     requests: int
     seconds: float
     errors: dict[str, int]
+    # The server's own CPU time per request during the run (user + system), in µs: what
+    # a request costs the server, unlike req/s, which the load generator sharing the
+    # machine's cores also moves. Filled in by bench.run; None where not measured.
+    server_cpu_us: float | None = None
 
     @property
     def failed_requests(self) -> int:

@@ -34,6 +34,8 @@ class CachedResponse:
     body: bytes
     headers: RawHeaders  # sent with 200
     headers_304: RawHeaders  # sent with 304
+    face: str = ""  # "" is the v1 JSON article; other faces are syndication formats
+    syndication: bool = True  # the article's rights.syndication (partners see only True)
 
     @property
     def size(self) -> int:
@@ -42,6 +44,9 @@ class CachedResponse:
 
 class ReadCache:
     """An LRU of responses, bounded in bytes, that forgets an article when the log says it changed.
+
+    An article can have several faces cached (its v1 JSON, its ninjs, ...); forgetting the
+    article forgets them all.
 
     A response is only stored if its article was not evicted after the moment its load
     began (`epoch`, read before the database read), so a slow request can never put back
@@ -53,20 +58,23 @@ class ReadCache:
         self.watermark = 0  # highest change-log seq applied
         self.epoch = 0  # counts evictions
         self._cleared_at = 0
-        self._entries: OrderedDict[str, CachedResponse] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str], CachedResponse] = OrderedDict()
+        self._faces: dict[str, set[str]] = {}  # article id -> the faces cached for it
         self._slugs: dict[str, str] = {}
         self._bytes = 0
         self._evicted_at: OrderedDict[str, int] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
-    def lookup(self, key: str) -> CachedResponse | None:
-        entry = self._entries.get(key) or self._entries.get(self._slugs.get(key, ""))
+    def lookup(self, key: str, face: str = "") -> CachedResponse | None:
+        """The cached `face` of the article with this id or slug."""
+        article_id = key if key in self._faces else self._slugs.get(key, "")
+        entry = self._entries.get((article_id, face))
         if entry is None:
             self.misses += 1
             return None
         self.hits += 1
-        self._entries.move_to_end(entry.article_id)
+        self._entries.move_to_end((article_id, face))
         return entry
 
     def store(self, entry: CachedResponse, loaded_at: int) -> bool:
@@ -74,12 +82,13 @@ class ReadCache:
             return False
         if self._evicted_at.get(entry.article_id, -1) > loaded_at:
             return False
-        self._drop(entry.article_id)
-        self._entries[entry.article_id] = entry
+        self._drop_face((entry.article_id, entry.face))
+        self._entries[(entry.article_id, entry.face)] = entry
+        self._faces.setdefault(entry.article_id, set()).add(entry.face)
         self._slugs[entry.slug] = entry.article_id
         self._bytes += entry.size
         while self._bytes > self.max_bytes:
-            self._drop(next(iter(self._entries)))
+            self._drop_face(next(iter(self._entries)))
         return True
 
     def evict(self, article_id: str) -> None:
@@ -94,14 +103,23 @@ class ReadCache:
         """Forget everything, and refuse what was loaded before this moment."""
         self.epoch += 1
         self._cleared_at = self.epoch
-        for article_id in list(self._entries):
+        for article_id in list(self._faces):
             self._drop(article_id)
 
     def _drop(self, article_id: str) -> None:
-        old = self._entries.pop(article_id, None)
-        if old is not None:
-            self._bytes -= old.size
-            if self._slugs.get(old.slug) == article_id:
+        for face in list(self._faces.get(article_id, ())):
+            self._drop_face((article_id, face))
+
+    def _drop_face(self, key: tuple[str, str]) -> None:
+        old = self._entries.pop(key, None)
+        if old is None:
+            return
+        self._bytes -= old.size
+        faces = self._faces[old.article_id]
+        faces.discard(old.face)
+        if not faces:  # the article's last face: forget its slug too
+            del self._faces[old.article_id]
+            if self._slugs.get(old.slug) == old.article_id:
                 del self._slugs[old.slug]
 
     def __len__(self) -> int:

@@ -233,12 +233,17 @@ async def revisions(
     session: AsyncSession, article_id: str
 ) -> tuple[ArticleView, list[RevisionInfo]]:
     view = await _any(session, article_id)
+    # The event that made each revision: its first change. Later rows can name the same
+    # revision (an embargo lift announces `published` without a new revision).
+    made_by = (
+        select(Change.event)
+        .where(Change.article_id == Revision.article_id, Change.revision == Revision.number)
+        .order_by(Change.seq)
+        .limit(1)
+        .scalar_subquery()
+    )
     rows = await session.execute(
-        select(Revision.number, Revision.created_at, Change.event)
-        .outerjoin(
-            Change,
-            (Change.article_id == Revision.article_id) & (Change.revision == Revision.number),
-        )
+        select(Revision.number, Revision.created_at, made_by)
         .where(Revision.article_id == view.id)
         .order_by(Revision.number)
     )

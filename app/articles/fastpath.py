@@ -3,16 +3,21 @@
 A cache hit costs one header scan, the gate (key and rate limit) and two ASGI messages;
 it never reaches FastAPI's routing or the database. It does what the middleware stack
 would do for the same request (request id, limits, CORS, usage, conditional GET), using
-the same objects, and anything unusual simply takes the normal path.
+the same objects, and anything unusual simply takes the normal path. Other features add
+their own cached GETs as routes (feeds, ninjs and JSON-LD: app/syndication/cache.py).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
 
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Message, Receive, Scope, Send
 
 from app.access.middleware import Admission, Gate
+from app.access.service import KeyInfo
 from app.access.usage import UsageRecorder
 from app.articles.cache import CachedResponse, ReadCache
 from app.core.errors import send_problem
@@ -24,20 +29,51 @@ ENDPOINT = "/v1/articles/{key}"
 RawHeaders = list[tuple[bytes, bytes]]
 
 
+class Servable(Protocol):
+    """A ready response: what the lane needs to answer 200 or 304 with it."""
+
+    @property
+    def etag(self) -> str: ...
+    @property
+    def last_modified_epoch(self) -> float: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def headers(self) -> RawHeaders: ...
+    @property
+    def headers_304(self) -> RawHeaders: ...
+
+
+class CachedRoute(Protocol):
+    """GETs another feature answers from its own cache (app/syndication/cache.py).
+
+    Unlike the article detail, what they answer depends on the caller's key, so the lane
+    admits the request first and then asks the route; any None leaves it to the stack.
+    """
+
+    def wants(self, scope: Scope) -> bool:
+        """A cheap look at the path and query: is this request one of the route's?"""
+
+    def find(self, scope: Scope, caller: KeyInfo | None) -> tuple[Servable, str] | None:
+        """The cached response this caller may have, and the endpoint to count it under."""
+
+
 class FastLane:
     def __init__(
-        self, cache: ReadCache, gate: Gate, usage: UsageRecorder, cors: CORSMiddleware
-    ) -> None:
+        self, cache: ReadCache, gate: Gate, usage: UsageRecorder, cors: CORSMiddleware,
+        routes: Sequence[CachedRoute] = (),
+    ) -> None:  # fmt: skip
         self.cache = cache
         self.gate = gate
         self.usage = usage
         self.cors = cors
+        self.routes = tuple(routes)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """Answer the request if it is a warm public read; False leaves it to the stack."""
         entry = self._entry_for(scope)
         if entry is None:
-            return False
+            return await self._route(scope, send)
         try:
             admission = await self.gate.admit(scope)
         except Exception:  # e.g. the key lookup failed: the stack reports it properly
@@ -54,6 +90,29 @@ class FastLane:
             send, extra = self._decorated(scope, send, extra), []
         status = await self._respond(scope, send, entry, admission, extra)
         self.usage.record(caller.id if caller else "", ENDPOINT, status)
+        return True
+
+    async def _route(self, scope: Scope, send: Send) -> bool:
+        if not self.routes or not _readable(scope):
+            return False
+        route = next((r for r in self.routes if r.wants(scope)), None)
+        if route is None:
+            return False
+        try:
+            admission = await self.gate.admit(scope)
+        except Exception:  # e.g. the key lookup failed: the stack reports it properly
+            return False
+        if admission.refusal is not None:
+            return False  # the stack refuses it, with this same admission
+        found = route.find(scope, admission.key)
+        if found is None:
+            return False
+        entry, endpoint = found
+        extra: RawHeaders = [(b"x-request-id", request_id_for(scope)), *admission.headers]
+        if scope["method"] == "HEAD" or any(name == b"origin" for name, _ in scope["headers"]):
+            send, extra = self._decorated(scope, send, extra), []
+        status = await _send_cached(scope, send, entry, extra)
+        self.usage.record(admission.key.id if admission.key else "", endpoint, status)
         return True
 
     def _entry_for(self, scope: Scope) -> CachedResponse | None:
@@ -97,21 +156,30 @@ class FastLane:
             status, detail, headers = admission.refusal
             await send_problem(scope, send, status, detail, [*headers, *extra])
             return status
-        if _is_fresh(scope, entry):
-            start = {
-                "type": "http.response.start",
-                "status": 304,
-                "headers": entry.headers_304 + extra,
-            }
-            await send(start)
-            await send({"type": "http.response.body", "body": b""})
-            return 304
-        await send({"type": "http.response.start", "status": 200, "headers": entry.headers + extra})
-        await send({"type": "http.response.body", "body": entry.body})
-        return 200
+        return await _send_cached(scope, send, entry, extra)
 
 
-def _is_fresh(scope: Scope, entry: CachedResponse) -> bool:
+def _readable(scope: Scope) -> bool:
+    return scope["type"] == "http" and scope["method"] in ("GET", "HEAD")
+
+
+async def _send_cached(scope: Scope, send: Send, entry: Servable, extra: RawHeaders) -> int:
+    """200 with the cached response, or 304 if the client's copy is current."""
+    if _is_fresh(scope, entry):
+        start = {
+            "type": "http.response.start",
+            "status": 304,
+            "headers": entry.headers_304 + extra,
+        }
+        await send(start)
+        await send({"type": "http.response.body", "body": b""})
+        return 304
+    await send({"type": "http.response.start", "status": 200, "headers": entry.headers + extra})
+    await send({"type": "http.response.body", "body": entry.body})
+    return 200
+
+
+def _is_fresh(scope: Scope, entry: Servable) -> bool:
     inm = ims = None
     for name, value in scope["headers"]:
         if name == b"if-none-match":

@@ -22,6 +22,7 @@ from app.articles.readmodel import (
 )
 from app.articles.schemas import ArticleCreate, NamedRef, RefInput
 from app.articles.search import SearchDocument, SearchIndex
+from app.changes.service import audience, shared_now
 from app.core.config import Settings
 from app.core.errors import InvalidInput, PreconditionFailed
 from app.models import (
@@ -39,6 +40,7 @@ from app.models import (
     Tag,
     Takeaway,
 )
+from app.webhooks import outbox
 
 WORDS_PER_MINUTE = 238  # average silent reading rate for non-fiction (Brysbaert, 2019)
 SLUG_MAX = 120
@@ -285,8 +287,10 @@ async def write_view(
     it is a conditional UPDATE, so of two concurrent writers from the same revision
     exactly one wins and the other gets PreconditionFailed.
     """
+    was_shared_in = None  # where partners could see the article before this write
     if replaces is not None:
         await _claim(session, view.id, replaces, view.revision)
+        was_shared_in = await shared_now(session, view.id, view.updated_at)
     category_ids = await ensure_refs(session, Category, [view.category])
     author_ids = await ensure_refs(session, Author, view.authors)
     tag_ids = await ensure_refs(session, Tag, view.tags)
@@ -303,7 +307,7 @@ async def write_view(
     }.items():
         if rows:
             await session.execute(insert(table), rows)
-    await record_revision(session, view, event)
+    await record_revision(session, view, event, was_shared_in)
     if view.is_tombstone:
         await index.remove(session, view.id)
     else:
@@ -326,7 +330,9 @@ def correction_rows(view: ArticleView) -> list[dict[str, Any]]:
     ]
 
 
-async def record_revision(session: AsyncSession, view: ArticleView, event: ChangeEvent) -> None:
+async def record_revision(
+    session: AsyncSession, view: ArticleView, event: ChangeEvent, was_shared_in: str | None = None
+) -> None:
     await session.execute(
         insert(Revision),
         [
@@ -338,14 +344,17 @@ async def record_revision(session: AsyncSession, view: ArticleView, event: Chang
             }
         ],
     )
-    await session.execute(
-        insert(Change),
+    change = await session.execute(
+        insert(Change).returning(Change.seq),
         [
             {
                 "event": event.value,
                 "article_id": view.id,
                 "revision": view.revision,
                 "at": view.updated_at,
+                **audience(view, was_shared_in),
             }
         ],
     )
+    # Webhook deliveries join the same transaction: nothing is sent unless this commits.
+    await outbox.enqueue(session, view, event.value, change.scalar_one(), view.updated_at)

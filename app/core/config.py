@@ -55,6 +55,16 @@ class Settings(BaseSettings):
     copyright_holder: str = "Byline"
     usage_terms: str = "All rights reserved. Syndication by agreement only."
     log_level: str = "INFO"
+    # Webhooks (app/webhooks, `byline worker`): see docs/WEBHOOKS.md.
+    webhook_allow_private_targets: bool = False
+    webhook_max_attempts: int = Field(10, ge=1, le=100)
+    webhook_backoff_base_seconds: float = Field(15.0, gt=0, le=86400)
+    webhook_backoff_max_seconds: float = Field(3600.0, gt=0, le=7 * 86400)
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    webhook_lease_seconds: float = Field(60.0, gt=0, le=3600)
+    webhook_concurrency: int = Field(32, ge=1, le=1000)
+    webhook_poll_interval: float = Field(0.5, gt=0, le=60)
+    webhook_retention_days: int = Field(30, ge=1)
 
     @field_validator("database_url")
     @classmethod
@@ -91,6 +101,16 @@ class Settings(BaseSettings):
         # that it is never older than max-age, so the interval must fit inside it.
         if self.cache_poll_interval > self.cache_max_age:
             raise ValueError("BYLINE_CACHE_POLL_INTERVAL must not exceed BYLINE_CACHE_MAX_AGE")
+        return self
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_delivery(self) -> Settings:
+        # A claim is held for the lease; a delivery still running when it ends could be
+        # claimed and sent a second time by another worker.
+        if self.webhook_lease_seconds <= 2 * self.webhook_timeout_seconds:
+            raise ValueError(
+                "BYLINE_WEBHOOK_LEASE_SECONDS must exceed twice BYLINE_WEBHOOK_TIMEOUT_SECONDS"
+            )
         return self
 
     @property

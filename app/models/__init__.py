@@ -17,6 +17,13 @@ from app.models.article import (
 )
 from app.models.events import Change, ChangeEvent
 from app.models.usage import UsageDaily
+from app.models.webhooks import (
+    DeliveryState,
+    SubscriptionStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
 __all__ = [
     "ApiKey",
@@ -36,4 +43,9 @@ __all__ = [
     "Tag",
     "Takeaway",
     "UsageDaily",
+    "DeliveryState",
+    "SubscriptionStatus",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

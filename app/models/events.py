@@ -38,3 +38,13 @@ class Change(Base):
     article_id: Mapped[str] = mapped_column(String(40))
     revision: Mapped[int] = mapped_column(Integer)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Who may see the change (app/changes/service.py): the article's category after it, and
+    # the category partners could see it in before and after it (NULL: they could not).
+    # Rows written without them (NULL category) are judged by the article as it is now.
+    category: Mapped[str | None] = mapped_column(String(120))
+    shared_in: Mapped[str | None] = mapped_column(String(120))
+    was_shared_in: Mapped[str | None] = mapped_column(String(120))
+    # When the row was inserted, by PostgreSQL's clock (a server default there; `at` is the
+    # event's own time, which an embargo lift sets in the past). The feed uses it to tell a
+    # seq that may still commit from a rolled-back one. SQLite commits seqs in order.
+    logged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions, the outbox, signed delivery by `byline worker`, the embargo lift."""

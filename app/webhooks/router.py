@@ -1,0 +1,136 @@
+"""/v1/webhooks: subscriptions (admin keys: anyone's; partner keys with `syndicate`: their own)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from app.access.deps import AnyKey
+from app.core.deps import AppSettings, Now, Session, WriteSession
+from app.core.errors import invalid_param
+from app.core.http import PRIVATE_CACHE_CONTROL, decode_cursor, encode_cursor
+from app.webhooks import service
+from app.webhooks.schemas import (
+    DeliveryAttemptList,
+    DeliveryAttemptRead,
+    PageMeta,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookList,
+    WebhookRead,
+)
+from app.webhooks.ssrf import Policy
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+PROBLEMS: dict[int | str, dict[str, object]] = {
+    401: {"description": "No or unknown key"},
+    403: {"description": "The key has neither `admin` nor `syndicate`"},
+}
+NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"description": "Unknown subscription"}}
+CURSOR_SORT = "attempts"
+
+
+def _read(subscription: object) -> WebhookRead:
+    return WebhookRead.model_validate(subscription)
+
+
+@router.post(
+    "",
+    operation_id="createWebhook",
+    status_code=201,
+    response_model=WebhookCreated,
+    responses={**PROBLEMS, 422: {"description": "Bad URL, event, category or key"}},
+)
+async def create_webhook(
+    body: WebhookCreate, session: WriteSession, settings: AppSettings, now: Now,
+    response: Response, key: AnyKey,
+) -> WebhookCreated:  # fmt: skip
+    """Subscribe a URL to article events; the signing secret is in this response only."""
+    policy = Policy(settings.webhook_allow_private_targets)
+    subscription, secret = await service.create(session, key, body, policy=policy, now=now)
+    response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
+    response.headers["Location"] = f"/v1/webhooks/{subscription.id}"
+    return WebhookCreated(**_read(subscription).model_dump(), secret=secret)
+
+
+@router.get("", operation_id="listWebhooks", response_model=WebhookList, responses=PROBLEMS)
+async def list_webhooks(session: Session, response: Response, key: AnyKey) -> WebhookList:
+    """The caller's subscriptions (every subscription, for admin keys), without secrets."""
+    response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
+    return WebhookList(data=[_read(s) for s in await service.list_subscriptions(session, key)])
+
+
+@router.get(
+    "/{webhook_id}",
+    operation_id="getWebhook",
+    response_model=WebhookRead,
+    responses={**PROBLEMS, **NOT_FOUND},
+)
+async def get_webhook(
+    webhook_id: str, session: Session, response: Response, key: AnyKey
+) -> WebhookRead:
+    """One subscription (without its secret), with its status: `active` or `failing`."""
+    response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
+    return _read(await service.get(session, key, webhook_id))
+
+
+@router.delete(
+    "/{webhook_id}",
+    operation_id="deleteWebhook",
+    status_code=204,
+    responses={**PROBLEMS, **NOT_FOUND},
+)
+async def delete_webhook(webhook_id: str, session: WriteSession, key: AnyKey) -> Response:
+    """Unsubscribe: pending deliveries are dropped and the log goes with it."""
+    await service.delete_subscription(session, key, webhook_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{webhook_id}/deliveries",
+    operation_id="listWebhookDeliveries",
+    response_model=DeliveryAttemptList,
+    responses={**PROBLEMS, **NOT_FOUND, 422: {"description": "Bad limit or cursor"}},
+)
+async def list_deliveries(
+    webhook_id: str, session: Session, settings: AppSettings, response: Response, key: AnyKey,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> DeliveryAttemptList:  # fmt: skip
+    """The delivery log, newest first: each attempt's time, status code or error, and duration."""
+    response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
+    before = _cursor_id(settings.cursor_secret, cursor)
+    rows, next_id = await service.attempts(session, key, webhook_id, limit=limit, before=before)
+    next_cursor = encode_cursor(settings.cursor_secret, CURSOR_SORT, [next_id]) if next_id else None
+    return DeliveryAttemptList(
+        data=[
+            DeliveryAttemptRead.model_validate(
+                {
+                    "id": r.id,
+                    "message_id": r.message_id,
+                    "seq": r.seq,
+                    "event": r.event,
+                    "article_id": r.article_id,
+                    "revision": r.revision,
+                    "attempt": r.number,
+                    "at": r.at,
+                    "duration_ms": r.duration_ms,
+                    "status_code": r.status_code,
+                    "error": r.error,
+                    "delivery_state": r.delivery_state,
+                }
+            )
+            for r in rows
+        ],
+        meta=PageMeta(limit=limit, next_cursor=next_cursor),
+    )
+
+
+def _cursor_id(secret: str, cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    values = decode_cursor(secret, CURSOR_SORT, cursor)
+    if len(values) != 1 or not isinstance(values[0], int):
+        raise invalid_param("cursor", "is not a cursor this API issued")
+    return values[0]

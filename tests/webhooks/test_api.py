@@ -1,0 +1,174 @@
+"""/v1/webhooks: who may subscribe, what they see, and every way bad input is refused."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from standardwebhooks import Webhook
+
+from tests.access.test_keys import auth
+from tests.webhooks.conftest import new_key
+
+PUBLIC_URL = "https://93.184.216.34/hooks/byline"  # a global address: no connection is made
+SUBSCRIPTION = {"url": PUBLIC_URL, "events": ["published", "retracted"]}
+
+
+async def create(client, key: str, /, **body):
+    return await client.post("/v1/webhooks", json={**SUBSCRIPTION, **body}, headers=auth(key))
+
+
+class TestCreate:
+    async def test_partner_subscribes_and_sees_the_secret_once(self, client, session):
+        _, partner = await new_key(session, "read", "syndicate")
+        response = await create(client, partner, categories=["science", "business"])
+        assert response.status_code == 201, response.text
+        body = response.json()
+        assert body["id"].startswith("whk_")
+        assert body["secret"].startswith("whsec_")
+        assert len(base64.b64decode(body["secret"].removeprefix("whsec_"))) == 32
+        Webhook(body["secret"])  # the library accepts it as a signing secret
+        assert body["url"] == PUBLIC_URL
+        assert body["events"] == ["published", "retracted"]
+        assert body["categories"] == ["business", "science"]
+        assert body["status"] == "active"
+        assert response.headers["location"] == f"/v1/webhooks/{body['id']}"
+        assert response.headers["cache-control"] == "private, no-store"
+        one = (await client.get(f"/v1/webhooks/{body['id']}", headers=auth(partner))).json()
+        listed = (await client.get("/v1/webhooks", headers=auth(partner))).json()["data"]
+        assert [s["id"] for s in listed] == [body["id"]]
+        assert "secret" not in one
+        assert body["secret"] not in str(listed)
+
+    async def test_admin_subscribes_for_another_key(self, client, session):
+        _, admin = await new_key(session, "admin")
+        partner_info, partner = await new_key(session, "syndicate")
+        made = await create(client, admin, key_id=partner_info.id)
+        assert made.status_code == 201, made.text
+        assert made.json()["key_id"] == partner_info.id
+        mine = (await client.get("/v1/webhooks", headers=auth(partner))).json()["data"]
+        assert [s["id"] for s in mine] == [made.json()["id"]]
+
+    async def test_only_admins_subscribe_for_others(self, client, session):
+        _, partner = await new_key(session, "syndicate")
+        other, _ = await new_key(session, "syndicate")
+        response = await create(client, partner, key_id=other.id)
+        assert response.status_code == 403
+        assert response.headers["content-type"] == "application/problem+json"
+
+    async def test_admin_naming_an_unknown_key_is_422(self, client, session):
+        _, admin = await new_key(session, "admin")
+        response = await create(client, admin, key_id="key_nope")
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["body", "key_id"]
+
+    async def test_categories_must_lie_within_the_keys(self, client, session):
+        _, partner = await new_key(session, "syndicate", categories=["science"])
+        response = await create(client, partner, categories=["science", "business"])
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["body", "categories"]
+        assert "business" in response.json()["detail"]
+
+
+class TestScopes:
+    async def test_no_key_is_401(self, client):
+        assert (await client.post("/v1/webhooks", json=SUBSCRIPTION)).status_code == 401
+        assert (await client.get("/v1/webhooks")).status_code == 401
+
+    @pytest.mark.parametrize("scopes", [("read",), ("write",), ("read", "stats")])
+    async def test_keys_without_admin_or_syndicate_are_403(self, client, session, scopes):
+        _, secret = await new_key(session, *scopes)
+        assert (await create(client, secret)).status_code == 403
+        assert (await client.get("/v1/webhooks", headers=auth(secret))).status_code == 403
+        listing = await client.get("/v1/webhooks/whk_x/deliveries", headers=auth(secret))
+        assert listing.status_code == 403
+
+    async def test_partners_see_and_delete_only_their_own(self, client, session):
+        _, owner = await new_key(session, "syndicate")
+        _, stranger = await new_key(session, "syndicate")
+        _, admin = await new_key(session, "admin")
+        sub_id = (await create(client, owner)).json()["id"]
+        path = f"/v1/webhooks/{sub_id}"
+        assert (await client.get(path, headers=auth(stranger))).status_code == 404
+        assert (await client.delete(path, headers=auth(stranger))).status_code == 404
+        assert (await client.get(f"{path}/deliveries", headers=auth(stranger))).status_code == 404
+        assert (await client.get("/v1/webhooks", headers=auth(stranger))).json()["data"] == []
+        everyone = (await client.get("/v1/webhooks", headers=auth(admin))).json()["data"]
+        assert sub_id in [s["id"] for s in everyone]
+        assert (await client.delete(path, headers=auth(owner))).status_code == 204
+        assert (await client.get(path, headers=auth(owner))).status_code == 404
+        assert (await client.delete(path, headers=auth(admin))).status_code == 404
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        ("body", "loc"),
+        [
+            ({"events": []}, ["body", "events"]),
+            ({"events": ["published", "exploded"]}, ["body", "events", 1]),
+            ({"events": "published"}, ["body", "events"]),
+            ({"url": ""}, ["body", "url"]),
+            ({"url": "x" * 2001}, ["body", "url"]),
+            ({"categories": ["Not A Slug"]}, ["body", "categories", 0]),
+            ({"categories": []}, ["body", "categories"]),
+            ({"secret": "mine"}, ["body", "secret"]),
+        ],
+    )
+    async def test_422_names_the_field(self, client, session, body, loc):
+        _, partner = await new_key(session, "syndicate")
+        response = await create(client, partner, **body)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert loc in [e["loc"] for e in response.json()["errors"]]
+
+    async def test_missing_url_is_422(self, client, session):
+        _, partner = await new_key(session, "syndicate")
+        response = await client.post(
+            "/v1/webhooks", json={"events": ["published"]}, headers=auth(partner)
+        )
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["body", "url"]
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://93.184.216.34/hooks",  # plain http
+            "ftp://93.184.216.34/hooks",
+            "https://127.0.0.1/hooks",
+            "https://127.1.2.3:8443/hooks",
+            "https://localhost/hooks",
+            "https://10.0.0.7/hooks",
+            "https://172.16.5.4/hooks",
+            "https://192.168.1.1/hooks",
+            "https://169.254.169.254/latest/meta-data",  # cloud metadata (link-local)
+            "https://100.64.0.1/hooks",  # carrier-grade NAT
+            "https://0.0.0.0/hooks",
+            "https://[::1]/hooks",
+            "https://[fe80::1]/hooks",
+            "https://[fd00::1]/hooks",
+            "https://[::ffff:127.0.0.1]/hooks",  # IPv4-mapped loopback
+            "https://2130706433/hooks",  # 127.0.0.1 written as one number
+            "https://user:pw@93.184.216.34/hooks",
+            "https://93.184.216.34/hooks#frag",
+            "https://nowhere.invalid/hooks",  # does not resolve
+            "https:///hooks",
+            "not a url",
+        ],
+    )
+    async def test_unsafe_targets_are_422_on_url(self, client, session, url):
+        _, partner = await new_key(session, "syndicate")
+        response = await create(client, partner, url=url)
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["loc"] == ["body", "url"]
+
+    async def test_bad_cursor_and_limit_are_422(self, client, session):
+        _, partner = await new_key(session, "syndicate")
+        sub_id = (await create(client, partner)).json()["id"]
+        path = f"/v1/webhooks/{sub_id}/deliveries"
+        bad_cursor = await client.get(path, params={"cursor": "abc"}, headers=auth(partner))
+        assert bad_cursor.status_code == 422
+        assert bad_cursor.json()["errors"][0]["loc"] == ["query", "cursor"]
+        too_many = await client.get(path, params={"limit": 101}, headers=auth(partner))
+        assert too_many.status_code == 422
+        empty = await client.get(path, headers=auth(partner))
+        assert empty.json() == {"data": [], "meta": {"limit": 50, "next_cursor": None}}

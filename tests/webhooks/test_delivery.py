@@ -1,0 +1,184 @@
+"""The worker in-process against a real receiver: signed messages, retries, giving up, the log."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from app.access import service as access
+from app.models import Change
+from tests.access.test_keys import auth
+from tests.conftest import BASE_URL, add_article
+from tests.webhooks.conftest import deliveries, make_worker, new_key, subscribe
+
+
+async def drain_until(worker, test, *, rounds: int = 100) -> None:
+    """Run the worker until `test()` holds (retries wait out their short backoff)."""
+    for _ in range(rounds):
+        await worker.drain()
+        if await test():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the worker did not get there")
+
+
+async def test_signed_standard_webhook_with_the_change_event(
+    client, session, settings, sessions, receiver
+):
+    owner, owner_secret = await new_key(session, "read", "syndicate")
+    subscription, secret = await subscribe(session, owner, url=receiver.url("signed"))
+    receiver.expect("signed", secret)
+    view = await add_article(session, settings)
+    seq = await session.scalar(select(func.max(Change.seq)))
+
+    await make_worker(sessions).drain()
+
+    [got] = receiver.on("signed")
+    assert got.verified  # standardwebhooks.Webhook(secret).verify(body, headers) passed
+    [row] = await deliveries(session, subscription.id)
+    assert got.message_id == f"msg_{row.id}"
+    assert got.headers["content-type"] == "application/json"
+    sent_at = int(got.headers["webhook-timestamp"])
+    assert abs(sent_at - dt.datetime.now(dt.UTC).timestamp()) < 60
+    body = got.payload
+    assert body["type"] == "article.published"
+    assert body["data"]["seq"] == seq
+    assert {k: body["data"][k] for k in ("event", "article_id", "revision")} == {
+        "event": "published",
+        "article_id": view.id,
+        "revision": 1,
+    }
+    assert body["timestamp"] == body["data"]["at"]
+    article = body["data"]["article"]
+    assert article["url"] == f"{BASE_URL}/articles/{view.slug}"
+    assert article["links"]["self"] == f"{BASE_URL}/v1/articles/{view.id}"
+    assert article["sections"][0]["paragraphs"] == ["Opening paragraph."]
+    assert (row.state, row.attempts) == ("delivered", 1)
+
+    log = await client.get(f"/v1/webhooks/{subscription.id}/deliveries", headers=auth(owner_secret))
+    [entry] = log.json()["data"]
+    assert entry["message_id"] == got.message_id
+    assert (entry["status_code"], entry["error"], entry["attempt"]) == (200, None, 1)
+    assert entry["delivery_state"] == "delivered"
+    assert entry["duration_ms"] >= 0
+
+
+async def test_a_receiver_failing_twice_gets_the_event_once(
+    client, session, settings, sessions, receiver
+):
+    owner, owner_secret = await new_key(session, "syndicate")
+    subscription, secret = await subscribe(session, owner, url=receiver.url("flaky"))
+    receiver.expect("flaky", secret, fail_first=2)
+    await add_article(session, settings)
+    worker = make_worker(sessions)
+
+    async def delivered() -> bool:
+        return [d.state for d in await deliveries(session, subscription.id)] == ["delivered"]
+
+    await drain_until(worker, delivered)
+    got = receiver.on("flaky")
+    assert [r.status for r in got] == [500, 500, 200]
+    assert len({r.message_id for r in got}) == 1  # every attempt carries the same webhook-id
+    assert all(r.verified for r in got)
+    log = (
+        await client.get(f"/v1/webhooks/{subscription.id}/deliveries", headers=auth(owner_secret))
+    ).json()["data"]
+    assert [(e["attempt"], e["status_code"], e["error"]) for e in log] == [
+        (3, 200, None),
+        (2, 500, "HTTP 500"),
+        (1, 500, "HTTP 500"),
+    ]
+    status = (
+        await client.get(f"/v1/webhooks/{subscription.id}", headers=auth(owner_secret))
+    ).json()
+    assert status["status"] == "active"
+    assert status["last_success_at"] is not None
+
+
+async def test_giving_up_marks_the_subscription_failing(
+    client, session, settings, sessions, receiver
+):
+    owner, owner_secret = await new_key(session, "syndicate")
+    subscription, secret = await subscribe(session, owner, url=receiver.url("down"))
+    receiver.expect("down", secret, fail_first=100)
+    await add_article(session, settings)
+    worker = make_worker(sessions, webhook_max_attempts=3)
+
+    async def gave_up() -> bool:
+        return [d.state for d in await deliveries(session, subscription.id)] == ["failed"]
+
+    await drain_until(worker, gave_up)
+    assert len(receiver.on("down")) == 3
+    shown = (await client.get(f"/v1/webhooks/{subscription.id}", headers=auth(owner_secret))).json()
+    assert shown["status"] == "failing"
+    assert shown["failing_since"] is not None
+    # The receiver recovers: the next delivery succeeds and clears the mark.
+    receiver.expect("down", secret)
+    await add_article(session, settings)
+    await drain_until(worker, lambda: _active(client, subscription.id, owner_secret))
+
+
+async def _active(client, subscription_id: str, secret: str) -> bool:
+    shown = (await client.get(f"/v1/webhooks/{subscription_id}", headers=auth(secret))).json()
+    return bool(shown["status"] == "active")
+
+
+async def test_unreachable_targets_are_logged_as_errors(client, session, settings, sessions):
+    owner, owner_secret = await new_key(session, "syndicate")
+    subscription, _ = await subscribe(session, owner, url="http://127.0.0.1:9/closed")
+    await add_article(session, settings)
+    await make_worker(sessions, webhook_max_attempts=1).drain()
+    [entry] = (
+        await client.get(f"/v1/webhooks/{subscription.id}/deliveries", headers=auth(owner_secret))
+    ).json()["data"]
+    assert entry["status_code"] is None
+    assert entry["error"].startswith("ConnectError")
+    assert entry["delivery_state"] == "failed"
+
+
+async def test_private_targets_are_refused_at_delivery_when_not_allowed(
+    client, session, settings, sessions, receiver
+):
+    owner, owner_secret = await new_key(session, "syndicate")
+    subscription, secret = await subscribe(session, owner, url=receiver.url("private"))
+    receiver.expect("private", secret)
+    await add_article(session, settings)
+    await make_worker(sessions, webhook_allow_private_targets=False, webhook_max_attempts=1).drain()
+    assert receiver.on("private") == []
+    [entry] = (
+        await client.get(f"/v1/webhooks/{subscription.id}/deliveries", headers=auth(owner_secret))
+    ).json()["data"]
+    assert entry["error"].startswith("refused: the scheme must be https")
+
+
+async def test_a_revoked_owner_gets_nothing_more(session, settings, sessions, receiver):
+    owner, _ = await new_key(session, "syndicate")
+    subscription, secret = await subscribe(session, owner, url=receiver.url("revoked"))
+    receiver.expect("revoked", secret)
+    await add_article(session, settings)
+    await access.revoke(session, owner.id, dt.datetime.now(dt.UTC))
+    await make_worker(sessions).drain()
+    assert receiver.on("revoked") == []
+    assert [d.state for d in await deliveries(session, subscription.id)] == ["cancelled"]
+
+
+async def test_the_worker_lifts_embargoes_and_delivers_them(session, settings, sessions, receiver):
+    owner, _ = await new_key(session, "syndicate")
+    subscription, secret = await subscribe(session, owner, url=receiver.url("lift"))
+    receiver.expect("lift", secret)
+    now = dt.datetime.now(dt.UTC)
+    view = await add_article(
+        session, settings, now=now - dt.timedelta(minutes=10),
+        published_at=now - dt.timedelta(minutes=5),
+    )  # fmt: skip
+    worker = make_worker(sessions)
+    await worker.drain()
+    await worker.drain()
+    [got] = receiver.on("lift")
+    assert got.verified
+    data = got.payload["data"]
+    assert (data["event"], data["article_id"], data["revision"]) == ("published", view.id, 1)
+    assert data["article"]["status"] == "published"
+    assert [d.state for d in await deliveries(session, subscription.id)] == ["delivered"]

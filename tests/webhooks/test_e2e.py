@@ -1,0 +1,248 @@
+"""Real processes: `byline serve`, one or two `byline worker`s, and a receiver on 127.0.0.1.
+
+Every request the receiver gets is verified with the standardwebhooks library. Each test
+files its articles under a category of its own and subscribes to that category only, so
+what it counts is exactly what it caused, whatever else the shared database holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import signal
+import subprocess
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from app.access import service as access
+from app.core.db import make_engine, make_sessionmaker, session_scope
+from tests.conftest import PG_URL, run_alembic
+from tests.e2e.conftest import BYLINE, Database, Server, environment, running_servers
+from tests.webhooks.receiver import Receiver
+
+pytestmark = pytest.mark.e2e
+
+SETTINGS = {
+    "BYLINE_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+    "BYLINE_WEBHOOK_POLL_INTERVAL": "0.1",
+    "BYLINE_WEBHOOK_BACKOFF_BASE_SECONDS": "0.2",
+    "BYLINE_WEBHOOK_BACKOFF_MAX_SECONDS": "0.4",
+    "BYLINE_WEBHOOK_TIMEOUT_SECONDS": "1.5",
+    "BYLINE_WEBHOOK_LEASE_SECONDS": "3.1",
+    "BYLINE_ANONYMOUS_RATE_LIMIT": "none",
+    "BYLINE_KEY_RATE_LIMIT": "100000/minute",
+}
+DELIVERY_DEADLINE = 30.0
+STOP_TIMEOUT = 10.0
+
+
+@dataclass
+class Desk:
+    database: Database
+    server: Server
+    partner: str  # a read+syndicate key: it owns the subscriptions
+    writer: str
+
+    def call(self, method: str, path: str, key: str, **kwargs: Any) -> Any:
+        with self.server.client() as client:
+            response = client.request(
+                method, path, headers={"Authorization": f"Bearer {key}"}, **kwargs
+            )
+        assert response.status_code < 300, response.text
+        return response.json() if response.content else None
+
+
+@pytest.fixture(scope="module")
+async def hooks_database(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Database]:
+    """A migrated, empty database of this module's own (PostgreSQL: beside the test database)."""
+    workdir = tmp_path_factory.mktemp(f"webhooks-e2e-{backend}")
+    if backend == "sqlite":
+        yield Database(f"sqlite:///{workdir / 'byline.db'}", workdir)
+        return
+    assert PG_URL is not None
+    server_url, _, name = PG_URL.rpartition("/")
+    own = f"{name}_webhooks_e2e"
+    await _pg_admin(
+        server_url + "/postgres",
+        f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)',
+        f'CREATE DATABASE "{own}"',
+    )
+    try:
+        yield Database(f"{server_url}/{own}", workdir)
+    finally:
+        await _pg_admin(server_url + "/postgres", f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)')
+
+
+async def _pg_admin(url: str, *statements: str) -> None:
+    engine = make_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+async def desk(hooks_database: Database) -> AsyncIterator[Desk]:
+    partner, writer = await _prepare(hooks_database)
+    with running_servers(hooks_database, 1, SETTINGS) as [server]:
+        yield Desk(hooks_database, server, partner, writer)
+
+
+async def _prepare(database: Database) -> tuple[str, str]:
+    """Migrate, and make the partner's and the newsroom's keys (in-process: it is quicker)."""
+    engine = make_engine(database.url)
+    try:
+        await run_alembic(engine, ("upgrade", "head"))
+        async with session_scope(make_sessionmaker(engine, writes=True)) as session:
+            now = dt.datetime.now(dt.UTC)
+            made = [
+                await access.create(
+                    session, name=name, scopes=scopes, categories=None, rate_limit=None, now=now
+                )
+                for name, scopes in (("partner", ["read", "syndicate"]), ("desk", ["write"]))
+            ]
+    finally:
+        await engine.dispose()
+    return made[0][1], made[1][1]
+
+
+@contextlib.contextmanager
+def workers(database: Database, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """`count` `byline worker` processes, each in its own process group; stopped at the end."""
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        for _ in range(count):
+            started.append(start_worker(database))
+        yield started
+    finally:
+        for process in started:
+            stop_worker(process)
+
+
+def start_worker(database: Database) -> subprocess.Popen[bytes]:
+    log = database.workdir / f"worker-{uuid.uuid4().hex[:8]}.log"
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [str(BYLINE), "worker"], env=environment(database.url, SETTINGS),
+            cwd=database.workdir, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+
+def stop_worker(process: subprocess.Popen[bytes]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def article(category: str, n: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "headline": f"Webhook story {category} {n}",
+        "category": category,
+        "authors": ["Hook Writer"],
+        "takeaways": ["Partners hear of it."],
+        "sections": [{"heading": None, "paragraphs": [f"Paragraph {n}."]}],
+        **extra,
+    }
+
+
+def subscribe(desk: Desk, receiver: Receiver, name: str, category: str, **behaviour: Any) -> str:
+    made = desk.call(
+        "POST", "/v1/webhooks", desk.partner,
+        json={"url": receiver.url(name), "events": ["published", "updated"], "categories": [category]},
+    )  # fmt: skip
+    receiver.expect(name, made["secret"], **behaviour)
+    return str(made["id"])
+
+
+def answered(receiver: Receiver, name: str) -> dict[str, list[int]]:
+    """The statuses the receiver gave each message id, in order."""
+    statuses: dict[str, list[int]] = defaultdict(list)
+    for got in receiver.on(name):
+        statuses[got.message_id].append(got.status)
+    return statuses
+
+
+def delivered_ids(receiver: Receiver, name: str) -> set[str]:
+    return {m for m, statuses in answered(receiver, name).items() if 200 in statuses}
+
+
+def test_two_workers_deliver_every_event_exactly_once(desk: Desk, receiver: Receiver) -> None:
+    token = uuid.uuid4().hex[:8]
+    category = f"webhooks-{token}"
+    steady = subscribe(desk, receiver, f"steady-{token}", category)
+    flaky = subscribe(desk, receiver, f"flaky-{token}", category, fail_first=2)
+    published = [
+        desk.call("POST", "/v1/articles", desk.writer, json=article(category, n, status="published"))["id"]
+        for n in range(12)
+    ]  # fmt: skip
+    draft = desk.call("POST", "/v1/articles", desk.writer, json=article(category, 99))["id"]
+    embargo = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1.5)
+    desk.call(
+        "POST", f"/v1/articles/{draft}/publish", desk.writer, json={"at": embargo.isoformat()}
+    )
+    expected = len(published) + 1  # and the scheduled one, when its embargo lifts
+
+    with workers(desk.database, 2):
+        for name in (f"steady-{token}", f"flaky-{token}"):
+            receiver.wait_for(
+                lambda name=name: len(delivered_ids(receiver, name)) >= expected,
+                DELIVERY_DEADLINE, f"{expected} deliveries to {name}",
+            )  # fmt: skip
+
+    for name, statuses in (("steady", [200]), ("flaky", [500, 500, 200])):
+        got = receiver.on(f"{name}-{token}")
+        assert all(r.verified for r in got), [r.headers for r in got if not r.verified]
+        per_message = answered(receiver, f"{name}-{token}")
+        assert len(per_message) == expected
+        assert all(s == statuses for s in per_message.values()), per_message
+        events = Counter(
+            (r.payload["data"]["article_id"], r.payload["data"]["event"]) for r in got if r.status == 200
+        )  # fmt: skip
+        assert events == Counter({(a, "published"): 1 for a in [*published, draft]})
+        lifted = next(r.payload["data"] for r in got if r.payload["data"]["article_id"] == draft)
+        assert dt.datetime.fromisoformat(lifted["at"]) == embargo  # the event is dated at the lift
+        assert lifted["article"]["status"] == "published"
+    log = desk.call("GET", f"/v1/webhooks/{flaky}/deliveries", desk.partner, params={"limit": 100})
+    assert Counter(e["status_code"] for e in log["data"]) == {500: 2 * expected, 200: expected}
+    for subscription in (steady, flaky):
+        desk.call("DELETE", f"/v1/webhooks/{subscription}", desk.partner)
+
+
+def test_a_worker_killed_mid_delivery_loses_nothing(desk: Desk, receiver: Receiver) -> None:
+    token = uuid.uuid4().hex[:8]
+    category = f"webhooks-{token}"
+    name = f"hang-{token}"
+    subscription = subscribe(desk, receiver, name, category, hang_first=True)
+    receiver.hanging.clear()
+    desk.call("POST", "/v1/articles", desk.writer, json=article(category, 1, status="published"))
+
+    with workers(desk.database, 1) as [first]:
+        assert receiver.hanging.wait(DELIVERY_DEADLINE), "the first worker never sent"
+        os.killpg(first.pid, signal.SIGKILL)  # mid-delivery: the receiver has not answered
+        first.wait(timeout=STOP_TIMEOUT)
+    with workers(desk.database, 1):
+        receiver.wait_for(lambda: delivered_ids(receiver, name), DELIVERY_DEADLINE, "redelivery")
+
+    got = receiver.on(name)
+    assert [r.status for r in got] == [0, 200]  # held by the dead worker, then delivered
+    assert len({r.message_id for r in got}) == 1  # the same webhook-id: receivers can dedupe
+    assert all(r.verified for r in got)
+    log = desk.call("GET", f"/v1/webhooks/{subscription}/deliveries", desk.partner)["data"]
+    assert [(e["status_code"], e["delivery_state"]) for e in log] == [(200, "delivered")]
+    desk.call("DELETE", f"/v1/webhooks/{subscription}", desk.partner)
