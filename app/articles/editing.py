@@ -24,6 +24,7 @@ from app.articles.writer import (
     new_article_id,
     placement_of,
     resolve_references,
+    slug_taken,
     write_view,
 )
 from app.core.config import Settings
@@ -51,10 +52,7 @@ async def current(session: AsyncSession, article_id: str) -> ArticleView:
 async def _slug_free(session: AsyncSession, slug: str, owner: str | None) -> None:
     taken = await session.scalar(select(Article.id).where(Article.slug == slug))
     if taken is not None and taken != owner:
-        raise Conflict(
-            f"The slug {slug!r} is taken by article {taken}.",
-            extra={"errors": [{"loc": ["body", "slug"], "msg": "already in use"}]},
-        )
+        raise slug_taken(slug, taken)
 
 
 async def _save(
@@ -105,7 +103,6 @@ async def create(session: AsyncSession, data: ArticleCreate, ctx: WriteContext) 
         now=ctx.now,
         settings=ctx.settings,
     )
-    await _slug_free(session, view.slug, None)
     event = ChangeEvent.PUBLISHED if view.status == ArticleStatus.PUBLISHED else ChangeEvent.CREATED
     await write_view(session, view, replaces=None, event=event, index=ctx.index)
     return view

@@ -10,7 +10,18 @@ from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from slugify import slugify
-from sqlalchemy import CursorResult, delete, insert, select, update
+from sqlalchemy import (
+    CompoundSelect,
+    CursorResult,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +35,8 @@ from app.articles.schemas import ArticleCreate, NamedRef, RefInput
 from app.articles.search import SearchDocument, SearchIndex
 from app.changes.service import audience, shared_now
 from app.core.config import Settings
-from app.core.errors import InvalidInput, PreconditionFailed
+from app.core.db import Base
+from app.core.errors import Conflict, InvalidInput, PreconditionFailed
 from app.models import (
     Article,
     ArticleAuthor,
@@ -52,6 +64,15 @@ CHILD_TABLES: tuple[
     Section,
     Takeaway,
 )
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's table, for Core inserts.
+
+    `session.execute(insert(Model), rows)` takes the ORM's bulk-insert path, which costs
+    about as much CPU again as the statement itself; these rows need none of it.
+    """
+    return cast(Table, model.__table__)
 
 
 def new_article_id() -> str:
@@ -192,8 +213,11 @@ def same_content(old: ArticleView, new: ArticleView) -> bool:
     )
 
 
+TaxonomyModel = type[Category] | type[Author] | type[Tag]
+
+
 def _insert_ignoring_conflicts(
-    dialect: str, model: type[Category] | type[Author] | type[Tag]
+    dialect: str, model: TaxonomyModel
 ) -> postgresql.Insert | sqlite.Insert:
     if dialect == "postgresql":
         return postgresql.insert(model).on_conflict_do_nothing(index_elements=["slug"])
@@ -220,6 +244,46 @@ async def ensure_refs(
         [{"slug": r.slug, "name": r.name} for r in ordered],
     )
     return {row.slug: row.id for row in await session.execute(lookup)}
+
+
+def _refs_lookup() -> CompoundSelect[int, str, int]:
+    """Category, author and tag ids by slug in one statement, built once (see below)."""
+    return union_all(
+        *(
+            select(literal(kind).label("kind"), model.slug, model.id).where(
+                model.slug.in_(bindparam(f"slugs{kind}", expanding=True))
+            )
+            for kind, model in enumerate(TAXONOMY)
+        )
+    )
+
+
+TAXONOMY: tuple[TaxonomyModel, ...] = (Category, Author, Tag)
+# Built once: constructing and cache-keying a fresh three-part UNION costs a create more
+# CPU than running it.
+REFS_LOOKUP = _refs_lookup()
+
+
+async def ensure_view_refs(
+    session: AsyncSession, view: ArticleView
+) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """Ids of the article's category, authors and tags by slug, creating any missing.
+
+    One query finds all three kinds (a write's statements are most of its CPU cost);
+    only a kind with a new name goes on to `ensure_refs`.
+    """
+    wanted = ((view.category,), view.authors, view.tags)
+    params = {f"slugs{kind}": [ref.slug for ref in refs] for kind, refs in enumerate(wanted)}
+    found: tuple[dict[str, int], ...] = ({}, {}, {})
+    for kind, slug, ref_id in await session.execute(REFS_LOOKUP, params):
+        found[kind][slug] = ref_id
+    ids = [
+        found[kind]
+        if all(ref.slug in found[kind] for ref in refs)
+        else await ensure_refs(session, TAXONOMY[kind], refs)
+        for kind, refs in enumerate(wanted)
+    ]
+    return ids[0], ids[1], ids[2]
 
 
 def article_row(view: ArticleView, category_id: int) -> dict[str, Any]:
@@ -291,12 +355,10 @@ async def write_view(
     if replaces is not None:
         await _claim(session, view.id, replaces, view.revision)
         was_shared_in = await shared_now(session, view.id, view.updated_at)
-    category_ids = await ensure_refs(session, Category, [view.category])
-    author_ids = await ensure_refs(session, Author, view.authors)
-    tag_ids = await ensure_refs(session, Tag, view.tags)
+    category_ids, author_ids, tag_ids = await ensure_view_refs(session, view)
     row = article_row(view, category_ids[view.category.slug])
     if replaces is None:
-        await session.execute(insert(Article), [row])
+        await _insert_article(session, row)
     else:
         await session.execute(update(Article).where(Article.id == view.id).values(**row))
         for model in (*CHILD_TABLES, Correction):
@@ -306,12 +368,34 @@ async def write_view(
         Correction: correction_rows(view),
     }.items():
         if rows:
-            await session.execute(insert(table), rows)
+            await session.execute(insert(table_of(table)), rows)
     await record_revision(session, view, event, was_shared_in)
     if view.is_tombstone:
         await index.remove(session, view.id)
     else:
         await index.put(session, search_document(view), replacing=replaces is not None)
+
+
+async def _insert_article(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Insert a new article; its slug being taken is a 409 found by the insert itself.
+
+    ON CONFLICT DO NOTHING spares every create a lookup of its slug; on PostgreSQL a
+    concurrent create of the same slug waits for the first to commit, then inserts nothing.
+    """
+    dialect = session.get_bind().dialect.name
+    table = table_of(Article)
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    inserted = await session.execute(stmt.on_conflict_do_nothing().returning(table.c.id), [row])
+    if inserted.first() is None:
+        owner = await session.scalar(select(Article.id).where(Article.slug == row["slug"]))
+        raise slug_taken(row["slug"], owner or "another article")
+
+
+def slug_taken(slug: str, owner: str) -> Conflict:
+    return Conflict(
+        f"The slug {slug!r} is taken by article {owner}.",
+        extra={"errors": [{"loc": ["body", "slug"], "msg": "already in use"}]},
+    )
 
 
 async def _claim(session: AsyncSession, article_id: str, replaces: int, revision: int) -> None:
@@ -334,7 +418,7 @@ async def record_revision(
     session: AsyncSession, view: ArticleView, event: ChangeEvent, was_shared_in: str | None = None
 ) -> None:
     await session.execute(
-        insert(Revision),
+        insert(table_of(Revision)),
         [
             {
                 "article_id": view.id,
@@ -344,17 +428,16 @@ async def record_revision(
             }
         ],
     )
+    changes = table_of(Change)
     change = await session.execute(
-        insert(Change).returning(Change.seq),
-        [
-            {
-                "event": event.value,
-                "article_id": view.id,
-                "revision": view.revision,
-                "at": view.updated_at,
-                **audience(view, was_shared_in),
-            }
-        ],
+        insert(changes).returning(changes.c.seq),
+        {
+            "event": event.value,
+            "article_id": view.id,
+            "revision": view.revision,
+            "at": view.updated_at,
+            **audience(view, was_shared_in),
+        },
     )
     # Webhook deliveries join the same transaction: nothing is sent unless this commits.
     await outbox.enqueue(session, view, event.value, change.scalar_one(), view.updated_at)
