@@ -33,7 +33,7 @@ from app.articles.readmodel import (
 )
 from app.articles.schemas import ArticleCreate, NamedRef, RefInput
 from app.articles.search import SearchDocument, SearchIndex
-from app.changes.service import audience, shared_now
+from app.changes.service import Entry, audience, shared_now
 from app.core.config import Settings
 from app.core.db import Base
 from app.core.errors import Conflict, InvalidInput, PreconditionFailed
@@ -428,6 +428,7 @@ async def record_revision(
             }
         ],
     )
+    visibility = audience(view, was_shared_in)
     changes = table_of(Change)
     change = await session.execute(
         insert(changes).returning(changes.c.seq),
@@ -436,8 +437,11 @@ async def record_revision(
             "article_id": view.id,
             "revision": view.revision,
             "at": view.updated_at,
-            **audience(view, was_shared_in),
+            **visibility,
         },
     )
+    entry = Entry(
+        change.scalar_one(), event.value, view.id, view.revision, view.updated_at, **visibility
+    )
     # Webhook deliveries join the same transaction: nothing is sent unless this commits.
-    await outbox.enqueue(session, view, event.value, change.scalar_one(), view.updated_at)
+    await outbox.enqueue(session, view, entry)

@@ -40,9 +40,9 @@ LEAVING = (ChangeEvent.UNPUBLISHED, ChangeEvent.RETRACTED, ChangeEvent.DELETED)
 # ---- written with each change (app/articles/writer.py)
 
 
-def shared_in(view: ArticleView) -> str | None:
-    """The category partners can see this revision in when it is written, or None."""
-    if view.syndication and view.is_public(view.updated_at):
+def shared_in(view: ArticleView, at: dt.datetime | None = None) -> str | None:
+    """The category partners can see this revision in at `at` (when written), or None."""
+    if view.syndication and view.is_public(at or view.updated_at):
         return view.category.slug
     return None
 
@@ -58,11 +58,13 @@ async def shared_now(session: AsyncSession, article_id: str, now: dt.datetime) -
     return slug
 
 
-def audience(view: ArticleView, was_shared_in: str | None) -> dict[str, str | None]:
-    """The visibility columns of the change row that writes this revision."""
+def audience(
+    view: ArticleView, was_shared_in: str | None, at: dt.datetime | None = None
+) -> dict[str, str | None]:
+    """The visibility columns of the change row for this revision at `at` (when written)."""
     return {
         "category": view.category.slug,
-        "shared_in": shared_in(view),
+        "shared_in": shared_in(view, at),
         "was_shared_in": was_shared_in,
     }
 

@@ -18,6 +18,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.articles.readmodel import load_views
+from app.changes.service import Entry, audience
 from app.core.db import session_scope
 from app.models import Article, ArticleStatus, Change, ChangeEvent
 from app.webhooks import outbox
@@ -61,6 +62,12 @@ async def lift(session: AsyncSession, article_id: str, now: dt.datetime) -> int 
     assert embargo_until is not None  # the WHERE clause compared it
     if await _already_announced(session, article_id, embargo_until):
         return None
+    loaded = session.identity_map.get(session.identity_key(Article, article_id))
+    if loaded is not None:  # the UPDATE bypassed the identity map: read the article afresh
+        session.expire(loaded)
+    view = (await load_views(session, [article_id]))[article_id]
+    # Partners could not see it before this instant; from it, where its rights allow.
+    visibility = audience(view, None, embargo_until)
     seq: int | None = await session.scalar(
         insert(Change)
         .values(
@@ -68,15 +75,15 @@ async def lift(session: AsyncSession, article_id: str, now: dt.datetime) -> int 
             article_id=article_id,
             revision=revision,
             at=embargo_until,
+            **visibility,
         )
         .returning(Change.seq)
     )
     assert seq is not None
-    loaded = session.identity_map.get(session.identity_key(Article, article_id))
-    if loaded is not None:  # the UPDATE bypassed the identity map: read the article afresh
-        session.expire(loaded)
-    view = (await load_views(session, [article_id]))[article_id]
-    await outbox.enqueue(session, view, ChangeEvent.PUBLISHED.value, seq, embargo_until)
+    entry = Entry(
+        seq, ChangeEvent.PUBLISHED.value, article_id, revision, embargo_until, **visibility
+    )
+    await outbox.enqueue(session, view, entry)
     return seq
 
 

@@ -12,13 +12,14 @@ import datetime as dt
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.service import KeyInfo
 from app.articles.readmodel import ArticleView, full_face, summary_face, tombstone_face
+from app.changes.service import Entry, Reader, presented
 from app.core.config import Settings
 from app.models import (
     ApiKey,
@@ -32,9 +33,7 @@ from app.models import (
 
 # The events a subscription can ask for: the change feed's names ("created" is a draft's birth).
 EVENTS = ("published", "updated", "unpublished", "retracted", "deleted", "corrected")
-CONTENT_EVENTS = frozenset({"published", "updated", "corrected"})
 TOMBSTONE_EVENTS = frozenset({"retracted", "deleted"})
-SKIP: Final = object()  # the subscriber does not get this event at all
 ERROR_MAX = 500
 
 
@@ -47,32 +46,30 @@ class Audience:
     categories: frozenset[str] | None
     owner: KeyInfo
 
-    def wants(self, view: ArticleView, event: str) -> bool:
-        slug = view.category.slug
-        in_categories = self.categories is None or slug in self.categories
-        return event in self.events and in_categories and self.owner.allows_category(slug)
+    @property
+    def reader(self) -> Reader:
+        """The change feed's reader for this subscription: its owner, within its categories."""
+        reader = Reader.of(self.owner)
+        if self.categories is None:
+            return reader
+        allowed = self.categories
+        if reader.categories is not None:
+            allowed = allowed & frozenset(reader.categories)
+        return Reader(reader.editor, tuple(sorted(allowed)))
 
 
 def article_for(audience: Audience, view: ArticleView, event: str, at: dt.datetime) -> object:
-    """What this subscriber receives as `data.article`: a face, None, or SKIP.
+    """What this subscriber receives as `data.article` for an event named from its side.
 
-    Keys with `write` (the newsroom) hear of every change. Anyone else is a partner: it
-    never hears of an article whose rights forbid syndication, of content before its
-    embargo lifts, or of the end of an article it could never have seen.
+    The tombstone for retracted/deleted, None for unpublished (take it down), else the
+    full article for `write` and `syndicate` keys and the summary for others.
     """
-    scopes = audience.owner.scopes
-    if "write" not in scopes:
-        was_public = view.published_at is not None and view.published_at <= at
-        if not view.syndication or not was_public:
-            return SKIP
-        if event in CONTENT_EVENTS and not view.is_public(at):
-            return SKIP
     if event in TOMBSTONE_EVENTS:
         return tombstone_face(view)
     if event == ChangeEvent.UNPUBLISHED:
-        return None  # no longer public: the receiver should take it down
+        return None
     # URLs relative to the public base URL; the worker makes them absolute when it sends.
-    if scopes & {"write", "syndicate"}:
+    if audience.owner.scopes & {"write", "syndicate"}:
         return full_face(view, "", at)
     return summary_face(view, "")
 
@@ -97,32 +94,32 @@ async def audiences(session: AsyncSession) -> list[Audience]:
     ]
 
 
-async def enqueue(
-    session: AsyncSession, view: ArticleView, event: str, seq: int, at: dt.datetime
-) -> int:
-    """Write one delivery per subscription that gets this event; returns how many."""
-    if event not in EVENTS:
-        return 0
+async def enqueue(session: AsyncSession, view: ArticleView, entry: Entry) -> int:
+    """Write one delivery per subscription that gets this change; returns how many.
+
+    Each subscriber gets the change under the name the change feed gives it
+    (app/changes/service.py `presented`): partners never hear of drafts, embargoed or
+    non-syndicated articles, and an article leaving their view arrives as `unpublished`
+    (or `retracted`/`deleted`), so a copy kept from webhooks is never left behind.
+    """
     rows: list[dict[str, Any]] = []
     created = dt.datetime.now(dt.UTC)
     for audience in await audiences(session):
-        if not audience.wants(view, event):
-            continue
-        article = article_for(audience, view, event, at)
-        if article is SKIP:
+        event = presented(entry, audience.reader)
+        if event is None or event not in audience.events:
             continue
         rows.append(
             {
                 "subscription_id": audience.subscription_id,
-                "seq": seq,
+                "seq": entry.seq,
                 "event": event,
                 "article_id": view.id,
                 "revision": view.revision,
-                "at": at,
-                "article": article,
+                "at": entry.at,
+                "article": article_for(audience, view, event, entry.at),
                 "state": DeliveryState.PENDING.value,
                 "attempts": 0,
-                "next_attempt_at": at,
+                "next_attempt_at": entry.at,
                 "claim": None,
                 "created_at": created,
                 "finished_at": None,

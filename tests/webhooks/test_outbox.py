@@ -110,8 +110,10 @@ class TestPartnerRules:
         draft = await add_article(session, settings, status="draft")
         await editing.correct(session, draft.id, "A fix.", None, ctx(settings, session))
         assert await deliveries(session, partner.id) == []
-        [row] = await deliveries(session, newsroom.id)
-        assert (row.event, row.article["status"]) == ("corrected", "draft")
+        # As in the change feed, editors hear of a new draft as an update of revision 1.
+        created, corrected = await deliveries(session, newsroom.id)
+        assert (created.event, created.revision) == ("updated", 1)
+        assert (corrected.event, corrected.article["status"]) == ("corrected", "draft")
 
     async def test_tombstones_and_takedowns(self, session, settings):
         partner = await partner_subscription(session)
@@ -124,6 +126,34 @@ class TestPartnerRules:
         assert (tombstone["status"], tombstone["reason"]) == ("retracted", "Sourcing failed.")
         assert "headline" not in tombstone
         assert rows[(pulled.id, "unpublished")].article is None
+
+    async def test_an_article_leaving_a_partners_view_arrives_as_the_feed_names_it(
+        self, session, settings
+    ):
+        """The same names as GET /v1/changes: a copy kept from webhooks is never left stale."""
+        science = await partner_subscription(session, categories=["science"])
+        newsroom_key, _ = await new_key(session, "write")
+        newsroom, _ = await subscribe(session, newsroom_key)
+        moved = await add_article(session, settings, category="Science")
+        withdrawn = await add_article(session, settings, category="Science")
+        edit = ctx(settings, session)
+        await editing.patch(session, moved.id, {"category": "Business"}, None, edit)
+        await editing.patch(session, withdrawn.id, {"rights": {"syndication": False}}, None, edit)
+        await editing.patch(session, withdrawn.id, {"rights": {"syndication": True}}, None, edit)
+
+        seen = [(d.article_id, d.event, d.article) for d in await deliveries(session, science.id)]
+        assert [(article_id, event) for article_id, event, _ in seen] == [
+            (moved.id, "published"),
+            (withdrawn.id, "published"),
+            (moved.id, "unpublished"),  # moved out of the subscription's category
+            (withdrawn.id, "unpublished"),  # its rights no longer allow syndication
+            (withdrawn.id, "published"),  # and back
+        ]
+        assert [article for _, _, article in seen[2:4]] == [None, None]  # take it down
+        assert seen[4][2]["revision"] == 3
+        assert [d.event for d in await deliveries(session, newsroom.id)] == [
+            "published", "published", "updated", "updated", "updated",
+        ]  # fmt: skip
 
     async def test_an_embargoed_article_is_not_announced_before_its_time(self, session, settings):
         partner = await partner_subscription(session)
