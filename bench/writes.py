@@ -8,13 +8,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from bench.corpus import BENCH_DIR, BYLINE, ROOT
-from bench.processes import BenchError, Children, free_port, wait_until_up
+from bench.processes import BenchError, Children, cpu_seconds, free_port, wait_until_up
 from bench.wrk import SCRIPT as REPORT_SCRIPT
 from bench.wrk import Load, Measure, ensure_wrk, run_wrk
 
@@ -77,7 +78,10 @@ def measure(wrk: str, database_url: str, args: argparse.Namespace, console: Cons
             BENCH_KEY=key, BENCH_RUN=str(int(time.time())), BENCH_REPORT_LUA=str(REPORT_SCRIPT)
         )
         load = Load(args.duration, args.connections)
-        return run_wrk(wrk, server.base_url, load, script=CREATE_SCRIPT)
+        cpu_before = cpu_seconds(server.pid)
+        measured = run_wrk(wrk, server.base_url, load, script=CREATE_SCRIPT)
+        cpu_used = cpu_seconds(server.pid) - cpu_before
+        return replace(measured, server_cpu_us=cpu_used * 1e6 / max(1, measured.requests))
 
 
 def _env(database_url: str) -> dict[str, str]:
@@ -99,7 +103,8 @@ def _byline(env: dict[str, str], *args: str) -> str:
 
 def report(console: Console, results: dict[str, Measure], args: argparse.Namespace) -> int:
     table = Table(title=f"POST /v1/articles, {args.connections} clients, one worker")
-    for column in ("database", "creates/s", "p50 ms", "p99 ms", "requests", "failed"):
+    columns = ("database", "creates/s", "p50 ms", "p99 ms", "server CPU ms/create", "requests")
+    for column in (*columns, "failed"):
         table.add_column(column, justify="right")
     for name, m in results.items():
         table.add_row(
@@ -107,6 +112,7 @@ def report(console: Console, results: dict[str, Measure], args: argparse.Namespa
             f"{m.rps:,.0f}",
             f"{m.p50_ms:.1f}",
             f"{m.p99_ms:.1f}",
+            f"{(m.server_cpu_us or 0) / 1000:.2f}",
             f"{m.requests:,}",
             str(m.failed_requests),
         )
