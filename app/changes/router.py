@@ -15,37 +15,34 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive
 
 from app.access.deps import CurrentKey, bearer
-from app.access.service import KeyInfo
 from app.changes import export, service
 from app.changes.notifier import ChangeNotifier
 from app.changes.schemas import ChangeFeedPage
 from app.core.deps import AppSettings, Now
-from app.core.errors import Forbidden, Unauthorized, invalid_param
+from app.core.errors import invalid_param
 from app.core.http import PRIVATE_CACHE_CONTROL, json_bytes
 
 router = APIRouter(prefix="/v1", tags=["syndication"])
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-FEED_ERRORS: dict[int | str, dict[str, Any]] = dict.fromkeys((401, 403, 422), PROBLEM)
-FEED_SCOPES = frozenset({"syndicate", "write"})
+FEED_ERRORS: dict[int | str, dict[str, Any]] = dict.fromkeys((401, 422), PROBLEM)
 CURSOR_HEADER = "Byline-Change-Cursor"
 CLIENT_GONE = 499  # never sent: the client hung up while waiting (nginx's code, for the logs)
 T = TypeVar("T")
 
 
-def _feed_key() -> Callable[..., Coroutine[Any, Any, KeyInfo]]:
+def _reader() -> Callable[..., Coroutine[Any, Any, service.Reader]]:
     async def check(
         key: CurrentKey, _: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
-    ) -> KeyInfo:
-        if key is None:
-            raise Unauthorized("This needs an API key with the 'syndicate' or 'write' scope.")
-        if not key.scopes & FEED_SCOPES:
-            raise Forbidden(f"The key {key.name!r} needs the 'syndicate' or 'write' scope.")
-        return key
+    ) -> service.Reader:
+        # Published content needs no key (API.md section 3): without one, or with a key that
+        # cannot write, the caller reads as a partner with every category.
+        return service.Reader.of(key) if key is not None else PUBLIC_READER
 
     return check
 
 
-FeedKey = Annotated[KeyInfo, Depends(_feed_key())]
+PUBLIC_READER = service.Reader(editor=False, categories=None)
+FeedReader = Annotated[service.Reader, Depends(_reader())]
 
 
 @router.get(
@@ -53,7 +50,7 @@ FeedKey = Annotated[KeyInfo, Depends(_feed_key())]
 )
 async def list_changes(
     request: Request,
-    key: FeedKey,
+    reader: FeedReader,
     since: Annotated[
         str | None,
         Query(max_length=40, description="A `next_cursor` you were sent; absent or 0: the start"),
@@ -66,7 +63,7 @@ async def list_changes(
     """The change log for delta sync, oldest first after a cursor; `wait` long-polls."""
     after = service.parse_cursor(since)
     notifier: ChangeNotifier = request.app.state.change_notifier
-    work = notifier.follow(service.Reader.of(key), after, limit, wait)
+    work = notifier.follow(reader, after, limit, wait)
     found = await work if wait <= 0 else await _unless_disconnected(request.receive, work)
     if found is None:
         return Response(status_code=CLIENT_GONE)
@@ -118,7 +115,7 @@ NDJSON: dict[int | str, dict[str, Any]] = {
 )
 async def export_articles(
     request: Request,
-    key: FeedKey,
+    reader: FeedReader,
     settings: AppSettings,
     now: Now,
     since: Annotated[
@@ -127,7 +124,7 @@ async def export_articles(
 ) -> StreamingResponse:
     """Every article the key may see, as NDJSON, least recently updated first."""
     query = export.ExportQuery(
-        service.Reader.of(key), _instant(since), now, settings.public_base_url
+        reader, _instant(since), now, settings.public_base_url
     )
     notifier: ChangeNotifier = request.app.state.change_notifier
     cursor = await notifier.cursor()  # taken before the export reads anything
