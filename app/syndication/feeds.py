@@ -62,7 +62,7 @@ def _content_html(view: ArticleView, info: FeedInfo) -> str:
     return body_html(view) + corrections_html(view) if info.full else summary_html(view)
 
 
-def _generator(info: FeedInfo) -> Any:
+def _generator(info: FeedInfo) -> FeedGenerator:
     feed = FeedGenerator()
     feed.id(info.feed_id)
     feed.title(xml_safe(info.title))

@@ -32,7 +32,7 @@ def ninjs_document(
     """The article in ninjs `version`; a retracted or deleted one is `pubstatus: canceled`."""
     doc = _canceled(view) if view.is_tombstone else _usable(view, full, base_url, now)
     if version != "2.2":
-        doc = _renamed(doc)
+        doc = {CAMEL_CASE.get(key, key): _renamed(value) for key, value in doc.items()}
     doc["standard"] = {"name": "ninjs", "version": version, "schema": SCHEMAS[version]}
     return doc
 
@@ -129,7 +129,7 @@ def _canceled(view: ArticleView) -> dict[str, Any]:
     return doc
 
 
-def _renamed(node: Any) -> Any:
+def _renamed(node: object) -> object:
     """A 2.2 document with the keys 3.x renamed; only our own keys are dict keys."""
     if isinstance(node, dict):
         return {CAMEL_CASE.get(key, key): _renamed(value) for key, value in node.items()}
