@@ -1,0 +1,66 @@
+"""`python -m bench.gate`: the cost of the gate (key + rate limit) per request, in process.
+
+The keys-cost target of `make bench` compares whole requests; this isolates the part
+Byline adds for a key: `Gate.admit` on a cached key counted in memory, against an
+anonymous request with no limit. Best of five repeats of 100,000 calls each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any, cast
+
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.access.middleware import Gate, KeyResolver, _fingerprint
+from app.access.ratelimit import RateLimiter, parse_limit
+from app.access.service import KeyInfo
+
+CALLS = 100_000
+REPEATS = 5
+SECRET = "byl_" + "x" * 43
+
+
+def _gate() -> Gate:
+    never_used = cast("async_sessionmaker[AsyncSession]", None)  # the key is cached below
+    keys = KeyResolver(never_used, ttl=1e9)
+    info = KeyInfo("key_bench", "bench", frozenset({"read"}), None, None)
+    keys._known[_fingerprint(SECRET)] = (info, time.monotonic() + 1e9)
+    return Gate(keys, RateLimiter.from_url(None), None, parse_limit("1000000000/minute"))
+
+
+def _scope(headers: list[tuple[bytes, bytes]]) -> Callable[[], dict[str, Any]]:
+    def make() -> dict[str, Any]:
+        return {"type": "http", "path": "/v1/articles/a", "headers": headers, "client": ("::1", 1)}
+
+    return make
+
+
+async def _per_call(gate: Gate, scope: Callable[[], dict[str, Any]]) -> float:
+    best = float("inf")
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        for _ in range(CALLS):
+            await gate.admit(scope())
+        best = min(best, (time.perf_counter() - start) / CALLS)
+    return best * 1e6
+
+
+async def main() -> None:
+    gate = _gate()
+    plain = [(b"host", b"127.0.0.1"), (b"user-agent", b"wrk")]
+    keyed = [*plain, (b"authorization", f"Bearer {SECRET}".encode())]
+    runs: dict[str, Coroutine[Any, Any, float]] = {
+        "anonymous, no limit": _per_call(gate, _scope(plain)),
+        "cached key, counted in memory": _per_call(gate, _scope(keyed)),
+    }
+    console = Console()
+    for label, run in runs.items():
+        console.print(f"{label:32} {await run:6.2f} µs per request")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
