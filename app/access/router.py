@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response
 from app.access import service
 from app.access.deps import AdminKey, AnyKey
 from app.access.schemas import KeyCreate, KeyCreated, KeyList, KeyMe, KeyRead
-from app.core.deps import AppSettings, Now, Session
+from app.core.deps import AppSettings, Now, Session, WriteSession
 from app.core.http import PRIVATE_CACHE_CONTROL
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
@@ -25,7 +25,7 @@ PROBLEMS: dict[int | str, dict[str, object]] = {
     responses={**PROBLEMS, 409: {"description": "Name taken"}},
 )
 async def create_key(
-    body: KeyCreate, session: Session, now: Now, response: Response, _: AdminKey
+    body: KeyCreate, session: WriteSession, now: Now, response: Response, _: AdminKey
 ) -> KeyCreated:
     """Create a key; its secret is in this response only."""
     key, secret = await service.create(
@@ -82,7 +82,7 @@ async def get_key(key_id: str, session: Session, response: Response, _: AdminKey
     responses={**PROBLEMS, 404: {"description": "Unknown key"}},
 )
 async def revoke_key(
-    key_id: str, request: Request, session: Session, now: Now, _: AdminKey
+    key_id: str, request: Request, session: WriteSession, now: Now, _: AdminKey
 ) -> Response:
     """Revoke a key by id or name; it stops working at once here, within seconds elsewhere."""
     key = await service.revoke(session, key_id, now)

@@ -116,6 +116,8 @@ def problem_response(
         "instance": request.url.path,
     }
     body.update(extra or {})
+    # Never cached: a 404 for an article published a minute later must not stick in a CDN.
+    headers = {"Cache-Control": "no-store", **(headers or {})}
     return Response(orjson.dumps(body), status, headers=headers, media_type=PROBLEM_JSON)
 
 

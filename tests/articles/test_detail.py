@@ -49,6 +49,8 @@ async def test_unknown_article_is_a_404_problem(client):
     response = await client.get("/v1/articles/no-such-thing")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+    # Not cacheable: the slug may be published a minute later, and a CDN must not keep the 404.
+    assert response.headers["cache-control"] == "no-store"
     assert response.json()["status"] == 404
     assert response.json()["instance"] == "/v1/articles/no-such-thing"
 
