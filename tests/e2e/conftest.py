@@ -50,7 +50,12 @@ class Server:
 
     def async_client(self, connections: int = 100, timeout: float = 30.0) -> httpx.AsyncClient:
         """A client for concurrent load: up to `connections` requests in flight at once."""
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        # Idle connections are dropped before uvicorn's keep-alive timeout (5 s) closes them:
+        # with both at 5 s, a request sent on a connection the server is closing at that
+        # moment fails with "Server disconnected without sending a response".
+        limits = httpx.Limits(
+            max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=2.0
+        )
         return httpx.AsyncClient(base_url=self.base_url, timeout=timeout, limits=limits)
 
     def log_tail(self) -> str:
