@@ -29,6 +29,7 @@ lint: install
 	$(BIN)/ruff check app tests bench migrations
 	$(BIN)/ruff format --check app tests bench migrations
 	$(BIN)/mypy app
+	$(BIN)/hadolint Dockerfile
 
 fmt: install
 	$(BIN)/ruff check --fix app tests bench migrations
@@ -38,6 +39,7 @@ bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.writes
 	$(BIN)/python -m bench.webhooks
+	$(BIN)/python -m bench.stats
 
 bench-writes: install
 	$(BIN)/python -m bench.writes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import logging
+import signal
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -28,6 +28,7 @@ from app.core.db import make_engine, make_sessionmaker, session_scope
 from app.core.errors import AppError
 from app.core.paths import ALEMBIC_INI
 from app.ingest.service import ImportOutcome, collect_files, import_files
+from app.ops.logs import configure_logging, log_config
 
 cli = typer.Typer(
     help="Byline: structured news articles as an API.", no_args_is_help=True, add_completion=False
@@ -50,11 +51,18 @@ def serve(
 ) -> None:
     """Serve the API with uvicorn (uvloop + httptools)."""
     settings = get_settings()
+    # uvicorn finishes the requests in flight on SIGTERM, then re-raises the signal to the
+    # handler it found: make that a clean exit (status 0), not a death by signal.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         "app.main:create_app", factory=True, host=host, port=port, workers=workers,
         loop="uvloop", http="httptools", access_log=False, log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=30,
+        log_config=log_config(settings.log_level), timeout_graceful_shutdown=30,
     )  # fmt: skip
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 @cli.command("import")
@@ -122,17 +130,20 @@ def worker(
     once: Annotated[
         bool, typer.Option(help="Deliver what is due now, lift due embargoes, then exit.")
     ] = False,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus metrics on this port (GET /metrics).")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Address for --metrics-port.")] = "127.0.0.1",
 ) -> None:
     """Deliver webhooks (signed, retried) and emit scheduled articles' `published` events."""
     # Imported here: only this command needs the delivery machinery.
     from app.webhooks.worker import serve as serve_worker
 
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(serve_worker(settings, once=once))
+        metrics_at = (metrics_host, metrics_port) if metrics_port is not None else None
+        runner.run(serve_worker(settings, once=once, metrics_at=metrics_at))
 
 
 keys_cli = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)

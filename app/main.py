@@ -31,9 +31,15 @@ from app.core.middleware import (
     HeadAsGetMiddleware,
     RequestIdMiddleware,
 )
+from app.dashboard.router import mount_dashboard
 from app.health import migration_head
 from app.health import router as health_router
 from app.ingest.formats import MEDIA_TYPES as IMPORT_MEDIA_TYPES
+from app.ops.deprecation import changelog_url
+from app.ops.metrics import BylineCollector, Observer, RequestStats, make_registry
+from app.ops.middleware import OpsMiddleware
+from app.ops.router import router as ops_router
+from app.stats.views import ViewCounter
 from app.syndication.cache import ArticleFaceRoute, FeedCache, FeedRoute
 
 ALLOWED_HEADERS = [
@@ -51,10 +57,14 @@ USAGE_FLUSH_SECONDS = 5.0
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    follower = ChangeFollower(app.state.read_cache, app.state.sessions)
+    # The cache is filled from the read sessions, so it must learn of changes from the same
+    # database: a follower on the primary could evict before the replica has the write, and
+    # the reload would cache the old revision again until the article's next change.
+    follower = ChangeFollower(app.state.read_cache, app.state.read_sessions)
     tasks = [
         asyncio.create_task(follower.run(app.state.settings.cache_poll_interval)),
         asyncio.create_task(app.state.usage.run(USAGE_FLUSH_SECONDS)),
+        asyncio.create_task(app.state.view_counter.run(USAGE_FLUSH_SECONDS)),
     ]
     try:
         yield
@@ -65,8 +75,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.change_notifier.close()
         with contextlib.suppress(Exception):  # a graceful stop keeps what was counted
             await app.state.usage.flush()
+        with contextlib.suppress(Exception):
+            await app.state.view_counter.flush()
         if app.state.owns_engine:
             await app.state.engine.dispose()
+        if app.state.read_engine is not None:
+            await app.state.read_engine.dispose()
 
 
 class Byline(FastAPI):
@@ -97,10 +111,14 @@ def create_app(
     install_error_handlers(app)
     mount_v1(app)
     app.include_router(health_router)
+    app.include_router(ops_router)
+    mount_dashboard(app)
     _add_middleware(app, settings)
     cors = CORSMiddleware(_no_app, **cors_options(settings))
     routes = (FeedRoute(app.state.feed_cache), ArticleFaceRoute(app.state.read_cache))
-    app.fast_lane = FastLane(app.state.read_cache, app.state.gate, app.state.usage, cors, routes)
+    app.fast_lane = FastLane(
+        app.state.read_cache, app.state.gate, app.state.usage, cors, routes, app.state.observer
+    )
     return app
 
 
@@ -117,6 +135,7 @@ def _wire_state(
     else:
         app.state.write_sessions = sessions
     app.state.sessions = sessions
+    app.state.read_sessions = _read_sessions(app, settings, sessions)
     # Writers queue per process on SQLite (one writer at a time anyway); PostgreSQL needs no gate.
     sqlite = sessions.kw["bind"].dialect.name == "sqlite"
     app.state.write_gate = asyncio.Lock() if sqlite else contextlib.nullcontext()
@@ -130,12 +149,34 @@ def _wire_state(
     app.state.keys = KeyResolver(sessions, settings.key_cache_seconds)
     app.state.limiter = RateLimiter.from_url(settings.redis_url)
     app.state.usage = UsageRecorder(sessions)
+    app.state.view_counter = ViewCounter(sessions)  # reads recorded by frontends
+    _wire_metrics(app)
     app.state.gate = Gate(
         app.state.keys,
         app.state.limiter,
         anonymous_limit=parse_limit(settings.anonymous_rate_limit),
         key_limit=parse_limit(settings.key_rate_limit),
     )
+
+
+def _read_sessions(
+    app: FastAPI, settings: Settings, primary: async_sessionmaker[AsyncSession]
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions on the read replica when one is configured; otherwise the primary's."""
+    app.state.read_engine = None
+    if settings.database_read_url is None:
+        return primary
+    app.state.read_engine = make_engine(settings.database_read_url)
+    return make_sessionmaker(app.state.read_engine)
+
+
+def _wire_metrics(app: FastAPI) -> None:
+    """Requests are counted in plain numbers; /metrics reads them and the rest at scrape time."""
+    app.state.observer = Observer(RequestStats())
+    engine = app.state.engine if app.state.owns_engine else None
+    collector = BylineCollector(app.state.observer.stats, app.state.read_cache, engine)
+    app.state.metrics_collector = collector
+    app.state.metrics_registry = make_registry(collector)
 
 
 def cors_options(settings: Settings) -> dict[str, Any]:
@@ -162,5 +203,11 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(AccessMiddleware, gate=app.state.gate)
     app.add_middleware(UsageMiddleware, recorder=app.state.usage)
     app.add_middleware(CORSMiddleware, **cors_options(settings))
+    # Inside HeadAsGet, whose copy of the scope is the one the router names the route in.
+    app.add_middleware(
+        OpsMiddleware,
+        observer=app.state.observer,
+        changelog_url=changelog_url(settings.public_base_url),
+    )
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(RequestIdMiddleware)

@@ -48,6 +48,7 @@ def prepare(articles: int, rebuild: bool) -> CorpusInfo:
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     known = _read_meta()
     if not rebuild and known is not None and _complete(known, articles):
+        _byline("migrate")  # a corpus built before the newest migrations is brought up to date
         return CorpusInfo(**{**asdict(known), "built_now": False})
     for suffix in ("", "-wal", "-shm"):
         Path(f"{DATABASE}{suffix}").unlink(missing_ok=True)

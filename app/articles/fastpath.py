@@ -9,6 +9,7 @@ their own cached GETs as routes (feeds, ninjs and JSON-LD: app/syndication/cache
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -23,6 +24,7 @@ from app.articles.cache import CachedResponse, ReadCache
 from app.core.errors import send_problem
 from app.core.http import is_not_modified
 from app.core.middleware import request_id_for
+from app.ops.metrics import Observer
 
 PREFIX = "/v1/articles/"
 ENDPOINT = "/v1/articles/{key}"
@@ -61,19 +63,21 @@ class CachedRoute(Protocol):
 class FastLane:
     def __init__(
         self, cache: ReadCache, gate: Gate, usage: UsageRecorder, cors: CORSMiddleware,
-        routes: Sequence[CachedRoute] = (),
+        routes: Sequence[CachedRoute] = (), observer: Observer | None = None,
     ) -> None:  # fmt: skip
         self.cache = cache
         self.gate = gate
         self.usage = usage
         self.cors = cors
         self.routes = tuple(routes)
+        self.observer = observer  # metrics and the request log (app/ops/metrics.py)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """Answer the request if it is a warm public read; False leaves it to the stack."""
+        started = time.perf_counter()
         entry = self._entry_for(scope)
         if entry is None:
-            return await self._route(scope, send)
+            return await self._route(scope, send, started)
         try:
             admission = await self.gate.admit(scope)
         except Exception:  # e.g. the key lookup failed: the stack reports it properly
@@ -90,9 +94,11 @@ class FastLane:
             send, extra = self._decorated(scope, send, extra), []
         status = await self._respond(scope, send, entry, admission, extra)
         self.usage.record(caller.id if caller else "", ENDPOINT, status)
+        if self.observer is not None:
+            self.observer.done(scope, ENDPOINT, status, started)
         return True
 
-    async def _route(self, scope: Scope, send: Send) -> bool:
+    async def _route(self, scope: Scope, send: Send, started: float) -> bool:
         if not self.routes or not _readable(scope):
             return False
         route = next((r for r in self.routes if r.wants(scope)), None)
@@ -113,6 +119,8 @@ class FastLane:
             send, extra = self._decorated(scope, send, extra), []
         status = await _send_cached(scope, send, entry, extra)
         self.usage.record(admission.key.id if admission.key else "", endpoint, status)
+        if self.observer is not None:
+            self.observer.done(scope, endpoint, status, started)
         return True
 
     def _entry_for(self, scope: Scope) -> CachedResponse | None:

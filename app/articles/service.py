@@ -34,6 +34,7 @@ from app.models import (
     ChangeEvent,
     Tag,
 )
+from app.stats import aggregates
 
 VISIBLE_STATUSES = (ArticleStatus.PUBLISHED.value, ArticleStatus.SCHEDULED.value)
 SORTS = ("-published_at", "published_at", "-updated_at", "updated_at", "relevance")
@@ -424,41 +425,38 @@ class TermCount:
 async def categories(
     session: AsyncSession, now: dt.datetime, slug: str | None = None
 ) -> list[TermCount]:
-    count = func.count(Article.id)
-    stmt = (
-        select(Category.slug, Category.name, count)
-        .outerjoin(Article, and_(Article.category_id == Category.id, visible(now)))
-        .group_by(Category.id, Category.slug, Category.name)
-        .order_by(Category.name, Category.slug)
-    )
+    # Counts come from the maintained aggregates (app/stats/aggregates.py), not a scan.
+    stmt = select(
+        Category.id,
+        Category.slug,
+        Category.name,
+        aggregates.stored_live_count("category", Category.id),
+    ).order_by(Category.name, Category.slug)
     if slug is not None:
         stmt = stmt.where(Category.slug == slug)
-    return [TermCount(s, n, c) for s, n, c in await session.execute(stmt)]
+    future = await aggregates.future_counts(session, "category", now)
+    return [TermCount(s, n, c - future[i]) for i, s, n, c in await session.execute(stmt)]
 
 
 async def authors(
     session: AsyncSession, now: dt.datetime, slug: str | None = None
 ) -> list[TermCount]:
-    count = func.count(Article.id)
-    stmt = (
-        select(Author.slug, Author.name, Author.bio, count)
-        .outerjoin(ArticleAuthor, ArticleAuthor.author_id == Author.id)
-        .outerjoin(Article, and_(Article.id == ArticleAuthor.article_id, visible(now)))
-        .group_by(Author.id, Author.slug, Author.name, Author.bio)
-        .order_by(Author.name, Author.slug)
-    )
+    stmt = select(
+        Author.id,
+        Author.slug,
+        Author.name,
+        Author.bio,
+        aggregates.stored_live_count("author", Author.id),
+    ).order_by(Author.name, Author.slug)
     if slug is not None:
         stmt = stmt.where(Author.slug == slug)
-    return [TermCount(s, n, c, bio=b) for s, n, b, c in await session.execute(stmt)]
+    future = await aggregates.future_counts(session, "author", now)
+    return [TermCount(s, n, c - future[i], bio=b) for i, s, n, b, c in await session.execute(stmt)]
 
 
 async def tags(session: AsyncSession, now: dt.datetime) -> list[TermCount]:
-    count = func.count(Article.id)
-    stmt = (
-        select(Tag.slug, Tag.name, count)
-        .outerjoin(ArticleTag, ArticleTag.tag_id == Tag.id)
-        .outerjoin(Article, and_(Article.id == ArticleTag.article_id, visible(now)))
-        .group_by(Tag.id, Tag.slug, Tag.name)
-        .order_by(Tag.name, Tag.slug)
+    stmt = select(Tag.id, Tag.slug, Tag.name, aggregates.stored_live_count("tag", Tag.id)).order_by(
+        Tag.name, Tag.slug
     )
-    return [TermCount(s, n, c) for s, n, c in await session.execute(stmt)]
+    future = await aggregates.future_counts(session, "tag", now)
+    return [TermCount(s, n, c - future[i]) for i, s, n, c in await session.execute(stmt)]

@@ -52,6 +52,7 @@ from app.models import (
     Tag,
     Takeaway,
 )
+from app.stats import aggregates
 from app.webhooks import outbox
 
 WORDS_PER_MINUTE = 238  # average silent reading rate for non-fiction (Brysbaert, 2019)
@@ -352,9 +353,11 @@ async def write_view(
     exactly one wins and the other gets PreconditionFailed.
     """
     was_shared_in = None  # where partners could see the article before this write
+    counted_before = None  # what the article added to the stats counts before this write
     if replaces is not None:
         await _claim(session, view.id, replaces, view.revision)
         was_shared_in = await shared_now(session, view.id, view.updated_at)
+        counted_before = (await aggregates.load_contributions(session, [view.id])).get(view.id)
     category_ids, author_ids, tag_ids = await ensure_view_refs(session, view)
     row = article_row(view, category_ids[view.category.slug])
     if replaces is None:
@@ -374,6 +377,11 @@ async def write_view(
         await index.remove(session, view.id)
     else:
         await index.put(session, search_document(view), replacing=replaces is not None)
+    counted = aggregates.contribution(
+        view.status, view.published_at, row["category_id"],
+        (author_ids[a.slug] for a in view.authors), (tag_ids[t.slug] for t in view.tags),
+    )  # fmt: skip
+    await aggregates.count_write(session, counted_before, counted)
 
 
 async def _insert_article(session: AsyncSession, row: dict[str, Any]) -> None:

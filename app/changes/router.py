@@ -123,9 +123,7 @@ async def export_articles(
     ] = None,
 ) -> StreamingResponse:
     """Every article the key may see, as NDJSON, least recently updated first."""
-    query = export.ExportQuery(
-        reader, _instant(since), now, settings.public_base_url
-    )
+    query = export.ExportQuery(reader, _instant(since), now, settings.public_base_url)
     notifier: ChangeNotifier = request.app.state.change_notifier
     cursor = await notifier.cursor()  # taken before the export reads anything
     return StreamingResponse(

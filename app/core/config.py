@@ -31,15 +31,23 @@ def async_database_url(url: str) -> str:
     raise ValueError(f"unsupported database scheme {scheme!r}: use sqlite:// or postgresql://")
 
 
+def _backend(url: str) -> str:
+    return async_database_url(url).partition("://")[0].partition("+")[0]
+
+
 class Settings(BaseSettings):
     """Byline's configuration, read from the environment (prefix BYLINE_)."""
 
     model_config = SettingsConfigDict(env_prefix="BYLINE_", extra="ignore")
 
     database_url: str = SQLITE_DEFAULT
+    # A read replica for public reads (docs/DEPLOY.md); unset, everything uses database_url.
+    database_read_url: str | None = None
     redis_url: str | None = None
     anonymous_rate_limit: str = "3000/minute"
     key_rate_limit: str = "12000/minute"
+    # /metrics for `stats` keys only; by default it is open, like /healthz and /readyz.
+    metrics_require_key: bool = False
     key_cache_seconds: float = Field(5.0, ge=0, le=300)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     max_import_bytes: int = Field(50 * 1024 * 1024, ge=1024)
@@ -72,6 +80,15 @@ class Settings(BaseSettings):
         async_database_url(value)
         return value
 
+    @field_validator("database_read_url")
+    @classmethod
+    def _known_read_driver(cls, value: str | None) -> str | None:
+        if value is not None and value.strip() == "":
+            return None  # an empty variable means "no replica", as unset does
+        if value is not None:
+            async_database_url(value)
+        return value
+
     @field_validator("anonymous_rate_limit", "key_rate_limit")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
@@ -101,6 +118,14 @@ class Settings(BaseSettings):
         # that it is never older than max-age, so the interval must fit inside it.
         if self.cache_poll_interval > self.cache_max_age:
             raise ValueError("BYLINE_CACHE_POLL_INTERVAL must not exceed BYLINE_CACHE_MAX_AGE")
+        return self
+
+    @model_validator(mode="after")
+    def _replica_of_the_same_kind(self) -> Settings:
+        # One search index and one SQL dialect serve both: a replica is a copy of the primary.
+        read = self.database_read_url
+        if read is not None and _backend(read) != _backend(self.database_url):
+            raise ValueError("BYLINE_DATABASE_READ_URL must be the same kind of database")
         return self
 
     @model_validator(mode="after")

@@ -41,6 +41,7 @@ from app.demo.loader import (
     ensure_taxonomy,
     fts_merging_deferred,
     optimize_search_index,
+    refresh_planner_statistics,
     write_articles,
 )
 from app.demo.rows import Encoder, RefIds, encoded_batch
@@ -90,6 +91,7 @@ async def _run_demo(settings: Settings, count: int, seed: int, console: Console)
             with console.status("merging the search index"):
                 async with engine.begin() as conn:
                     await optimize_search_index(conn)
+                    await refresh_planner_statistics(conn)
         elapsed = time.perf_counter() - started
         return DemoSummary(count, result.written, result.skipped, seed, elapsed)
     finally:

@@ -18,6 +18,7 @@ from app.articles.writer import ensure_refs
 from app.demo.corpus import Corpus, Taxonomy
 from app.demo.rows import Encoder, Record, RefIds, TableRecords, encoded_batch
 from app.models import Article, Author, Category, Tag
+from app.stats.aggregates import count_new_articles
 
 BATCH_SIZE = 1_000  # articles per executemany/COPY round: big enough to amortise, small in memory
 OnBatch = Callable[[int], None]
@@ -95,12 +96,14 @@ async def write_articles(
 ) -> LoadResult:
     """Write the corpus articles at these indices in the caller's transaction, skipping existing ones."""
     result = LoadResult()
+    written: list[str] = []
     in_flight: deque[tuple[int, Awaitable[list[TableRecords]]]] = deque()
     for batch in _batches(indices):
         wanted = {corpus.article_id(i): i for i in batch}
         # This query also makes SQLAlchemy begin the transaction that the raw writes join.
         present = await existing_ids(conn, list(wanted))
         missing = [i for article_id, i in wanted.items() if article_id not in present]
+        written.extend(corpus.article_id(i) for i in missing)
         result.written += len(missing)
         result.skipped += len(present)
         in_flight.append((len(batch), maker.make(missing)))
@@ -108,6 +111,8 @@ async def write_articles(
             await _write_next(conn, in_flight, on_batch)
     while in_flight:
         await _write_next(conn, in_flight, on_batch)
+    # The statistics' counts, from the rows just written (the bulk path skips write_view).
+    await count_new_articles(conn, written)
     return result
 
 
@@ -179,6 +184,13 @@ async def fts_merging_deferred(conn: AsyncConnection) -> AsyncIterator[None]:
     await _fts_command(conn, "automerge", 0)
     yield
     await _fts_command(conn, "automerge", before if before is not None else FTS_DEFAULT_AUTOMERGE)
+
+
+async def refresh_planner_statistics(conn: AsyncConnection) -> None:
+    """ANALYZE after a bulk load on PostgreSQL: with the old statistics the planner scans
+    instead of using the indexes (e.g. the stats' range over future `published_at`)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("ANALYZE"))
 
 
 async def optimize_search_index(conn: AsyncConnection) -> None:

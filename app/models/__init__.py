@@ -16,6 +16,13 @@ from app.models.article import (
     Takeaway,
 )
 from app.models.events import Change, ChangeEvent
+from app.models.stats import (
+    ArticleViewsDaily,
+    ArticleViewsRecent,
+    StatsDaily,
+    StatsState,
+    StatsTermCount,
+)
 from app.models.usage import UsageDaily
 from app.models.webhooks import (
     DeliveryState,
@@ -43,6 +50,11 @@ __all__ = [
     "Tag",
     "Takeaway",
     "UsageDaily",
+    "ArticleViewsDaily",
+    "ArticleViewsRecent",
+    "StatsState",
+    "StatsDaily",
+    "StatsTermCount",
     "DeliveryState",
     "SubscriptionStatus",
     "WebhookAttempt",

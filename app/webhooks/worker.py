@@ -27,6 +27,7 @@ from standardwebhooks import Webhook
 from app.core.config import Settings
 from app.core.db import make_engine, make_sessionmaker, session_scope
 from app.models import ApiKey, WebhookSubscription
+from app.ops.metrics import serve_worker_metrics
 from app.webhooks import embargo, outbox
 from app.webhooks.delivery import Target, attempt, message_body
 from app.webhooks.outbox import Claimed, Outcome
@@ -63,6 +64,7 @@ class Worker:
         self._next_purge = 0.0
         self._next_lift = 0.0
         self.sent = 0
+        self.failed = 0  # attempts that failed (not cancelled ones): byline_webhook_attempts_total
 
     def client(self) -> httpx.AsyncClient:
         return guarded_client(
@@ -196,6 +198,7 @@ class Worker:
         self.sent += len(outcomes)
         for outcome in outcomes:
             if not outcome.ok and not outcome.cancelled:
+                self.failed += 1
                 log.info("delivery %s failed: %s", outcome.delivery.message_id, outcome.error)
 
     async def finish(self) -> None:
@@ -210,10 +213,14 @@ async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), seconds)
 
 
-async def serve(settings: Settings, *, once: bool = False) -> None:
+async def serve(
+    settings: Settings, *, once: bool = False, metrics_at: tuple[str, int] | None = None
+) -> None:
     """The `byline worker` process: work until SIGTERM or SIGINT, then stop cleanly."""
     engine = make_engine(settings.database_url)
     worker = Worker(settings, make_sessionmaker(engine), make_sessionmaker(engine, writes=True))
+    if metrics_at is not None:
+        serve_worker_metrics(worker, *metrics_at)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -1,0 +1,1 @@
+"""The internal dashboard page over /v1/stats."""

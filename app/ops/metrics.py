@@ -1,0 +1,278 @@
+"""Prometheus metrics: counted in plain numbers on the request path, exported at scrape time.
+
+A prometheus_client Histogram takes a lock and walks its buckets on every observe(); the
+fast lane answers a warm read in about 25 µs, so requests are counted here in a dict of
+lists instead (one tuple, one bisect, two additions) and turned into metric families only
+when /metrics is scraped. Everything else (cache, pool, webhook queue) is read at scrape
+time from the objects and the database that already hold it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from logging import INFO
+from time import perf_counter
+from typing import Protocol
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import (
+    CollectorRegistry,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+    start_http_server,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.pool import QueuePool
+from starlette.types import Scope
+
+from app.models import WebhookDelivery, WebhookSubscription
+from app.models.webhooks import DeliveryState, SubscriptionStatus
+
+# Seconds; from a fast-lane hit (well under 1 ms) to a long-poll of /v1/changes (up to 30 s).
+LATENCY_BUCKETS = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0, 30.0,
+)  # fmt: skip
+QUEUE_READ_TIMEOUT = 0.5  # a scrape must answer even when the database does not
+UNMATCHED = "unmatched"  # requests no route matched: never the raw path (unbounded labels)
+
+access_log = logging.getLogger("byline.access")
+SeriesKey = tuple[str, str, int]  # method, route template, status
+
+
+class RequestStats:
+    """Requests by (method, route template, status): a count per latency bucket and a sum."""
+
+    __slots__ = ("bounds", "series")
+
+    def __init__(self, bounds: Sequence[float] = LATENCY_BUCKETS) -> None:
+        self.bounds = tuple(bounds)
+        # Per series: one count per bucket, one for +Inf, then the sum of seconds.
+        self.series: dict[SeriesKey, list[float]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        counts = self.series.get((method, route, status))
+        if counts is None:
+            counts = self.series[(method, route, status)] = [0.0] * (len(self.bounds) + 2)
+        counts[bisect_left(self.bounds, seconds)] += 1  # the first bucket whose le >= seconds
+        counts[-1] += seconds
+
+    def families(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            "byline_http_requests", "HTTP requests answered.", labels=["method", "route", "status"]
+        )
+        latency = HistogramMetricFamily(
+            "byline_http_request_duration_seconds",
+            "Time to answer a request, until its last byte was handed to the server.",
+            labels=["method", "route", "status"],
+        )
+        bounds = [*(repr(b) for b in self.bounds), "+Inf"]
+        for (method, route, status), counts in list(self.series.items()):
+            labels = [method, route, str(status)]
+            cumulative, buckets = 0.0, []
+            for bound, count in zip(bounds, counts[:-1], strict=True):
+                cumulative += count
+                buckets.append((bound, cumulative))
+            requests.add_metric(labels, cumulative)
+            latency.add_metric(labels, buckets, counts[-1])
+        yield requests
+        yield latency
+
+
+class Observer:
+    """Counts and logs each finished request; the fast lane and the middleware both call it."""
+
+    __slots__ = ("stats",)
+
+    def __init__(self, stats: RequestStats) -> None:
+        self.stats = stats
+
+    def done(self, scope: Scope, route: str, status: int, started: float) -> None:
+        seconds = perf_counter() - started
+        # RequestStats.observe inlined: this runs on every fast-lane hit (see the module doc).
+        stats = self.stats
+        key = (scope["method"], route, status)
+        counts = stats.series.get(key)
+        if counts is None:
+            counts = stats.series[key] = [0.0] * (len(stats.bounds) + 2)
+        counts[bisect_left(stats.bounds, seconds)] += 1
+        counts[-1] += seconds
+        if access_log.isEnabledFor(INFO):
+            log_request(scope, route, status, seconds)
+
+
+def log_request(scope: Scope, route: str, status: int, seconds: float) -> None:
+    """One JSON line per request (app/ops/logs.py): the key's name, never its secret."""
+    state = scope.get("state", {})
+    key = state.get("api_key")
+    access_log.info(
+        "request",
+        extra={
+            "request_id": state.get("request_id"),
+            "key_name": key.name if key is not None else None,
+            "method": scope["method"],
+            "route": route,
+            "status": status,
+            "latency_ms": round(seconds * 1000, 3),
+        },
+    )
+
+
+@dataclass
+class QueueReading:
+    """The webhook outbox as last read from the database (None: the read failed)."""
+
+    deliveries: dict[str, int] | None = None
+    failing_subscriptions: int | None = None
+
+
+async def read_queue(sessions: async_sessionmaker[AsyncSession]) -> QueueReading:
+    """Pending and failed deliveries, and failing subscriptions; empty after a timeout."""
+    try:
+        return await asyncio.wait_for(_read_queue(sessions), QUEUE_READ_TIMEOUT)
+    except Exception as exc:  # the database is away or slow: the scrape still answers
+        logging.getLogger("byline.metrics").warning("webhook queue not read: %r", exc)
+        return QueueReading()
+
+
+async def _read_queue(sessions: async_sessionmaker[AsyncSession]) -> QueueReading:
+    states = (DeliveryState.PENDING.value, DeliveryState.FAILED.value)
+    async with sessions() as session:
+        rows = await session.execute(
+            select(WebhookDelivery.state, func.count())
+            .where(WebhookDelivery.state.in_(states))
+            .group_by(WebhookDelivery.state)
+        )
+        deliveries = dict.fromkeys(states, 0) | {state: int(n) for state, n in rows}
+        failing = await session.scalar(
+            select(func.count()).where(
+                WebhookSubscription.status == SubscriptionStatus.FAILING.value
+            )
+        )
+    return QueueReading(deliveries, int(failing or 0))
+
+
+class Cached(Protocol):
+    """What the cache collector needs of the read cache (app/articles/cache.py)."""
+
+    hits: int
+    misses: int
+
+    def __len__(self) -> int: ...
+
+
+class BylineCollector(Collector):
+    """The process's own metrics, built from live objects each time Prometheus scrapes."""
+
+    def __init__(self, stats: RequestStats, cache: Cached, engine: AsyncEngine | None) -> None:
+        self.stats = stats
+        self.cache = cache
+        self.engine = engine
+        self.queue = QueueReading()
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.stats.families()
+        yield from self._cache()
+        yield from self._pool()
+        yield from self._queue()
+
+    def _cache(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "byline_read_cache_hits", "Article reads answered from the read cache.",
+            value=self.cache.hits,
+        )  # fmt: skip
+        yield CounterMetricFamily(
+            "byline_read_cache_misses", "Article reads the read cache could not answer.",
+            value=self.cache.misses,
+        )  # fmt: skip
+        yield GaugeMetricFamily(
+            "byline_read_cache_entries", "Responses held in the read cache.", value=len(self.cache)
+        )
+
+    def _pool(self) -> Iterator[Metric]:
+        pool = self.engine.pool if self.engine is not None else None
+        if not isinstance(pool, QueuePool):
+            return  # e.g. a test's connection, or a pool that keeps no count
+        yield GaugeMetricFamily("byline_db_pool_size", "Connections the pool keeps.", pool.size())
+        yield GaugeMetricFamily(
+            "byline_db_pool_checked_out", "Connections in use now.", pool.checkedout()
+        )
+        yield GaugeMetricFamily(
+            "byline_db_pool_overflow", "Connections open beyond the pool size.", pool.overflow()
+        )
+
+    def _queue(self) -> Iterator[Metric]:
+        reading = self.queue
+        yield GaugeMetricFamily(
+            "byline_webhook_queue_read_ok",
+            "1 if this scrape read the webhook outbox from the database, else 0.",
+            value=int(reading.deliveries is not None),
+        )
+        if reading.deliveries is None:
+            return
+        depth = GaugeMetricFamily(
+            "byline_webhook_deliveries",
+            "Webhook deliveries by state: pending (the queue) and failed (out of attempts).",
+            labels=["state"],
+        )
+        for state, count in sorted(reading.deliveries.items()):
+            depth.add_metric([state], count)
+        yield depth
+        yield GaugeMetricFamily(
+            "byline_webhook_failing_subscriptions",
+            "Subscriptions whose last delivery ran out of attempts.",
+            value=reading.failing_subscriptions or 0,
+        )
+
+
+class Attempts(Protocol):
+    """What a webhook worker counts (app/webhooks/worker.py)."""
+
+    sent: int
+    failed: int
+
+
+class WorkerCollector(Collector):
+    """`byline worker --metrics-port`: its delivery attempts, counted in plain ints."""
+
+    def __init__(self, worker: Attempts) -> None:
+        self.worker = worker
+
+    def collect(self) -> Iterator[Metric]:
+        attempts = CounterMetricFamily(
+            "byline_webhook_attempts",
+            "Webhook delivery attempts this worker settled, by outcome.",
+            labels=["outcome"],
+        )
+        failed = self.worker.failed
+        attempts.add_metric(["failed"], failed)
+        attempts.add_metric(["delivered_or_cancelled"], self.worker.sent - failed)
+        yield attempts
+
+
+def serve_worker_metrics(worker: Attempts, host: str, port: int) -> WSGIServer:
+    """Serve GET /metrics for the worker from a thread (prometheus_client's own server)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(WorkerCollector(worker))
+    ProcessCollector(registry=registry)
+    server, _ = start_http_server(port, addr=host, registry=registry)
+    return server
+
+
+def make_registry(collector: BylineCollector) -> CollectorRegistry:
+    """A registry per app (tests build many apps), with the process and runtime collectors."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    return registry
