@@ -35,11 +35,14 @@ fmt: install
 	$(BIN)/ruff check --fix app tests bench migrations
 	$(BIN)/ruff format app tests bench migrations
 
+# Every part runs even when an earlier one misses a target; the exit status says if any did.
 bench: install
-	$(BIN)/python -m bench.run $(BENCH_ARGS)
-	$(BIN)/python -m bench.writes
-	$(BIN)/python -m bench.webhooks
-	$(BIN)/python -m bench.stats
+	@status=0; \
+	$(BIN)/python -m bench.run $(BENCH_ARGS) || status=1; \
+	$(BIN)/python -m bench.writes || status=1; \
+	$(BIN)/python -m bench.webhooks || status=1; \
+	$(BIN)/python -m bench.stats || status=1; \
+	exit $$status
 
 bench-writes: install
 	$(BIN)/python -m bench.writes

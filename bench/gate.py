@@ -1,14 +1,17 @@
-"""`python -m bench.gate`: the cost of the gate (key + rate limit) per request, in process.
+"""`python -m bench.gate`: what the gate and usage accounting cost a request, in process.
 
 The keys-cost target of `make bench` compares whole requests; this isolates the part
 Byline adds for a key: `Gate.admit` on a cached key counted in memory, against an
-anonymous request with no limit. Best of five repeats of 100,000 calls each.
+anonymous request with no limit. It also times `UsageRecorder.record`, which every
+request pays; `make bench` compares it with a warm read's CPU (issue #5: under 5%).
+Best of five repeats of 100,000 calls each.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import timeit
 from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
@@ -18,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.access.middleware import Gate, KeyResolver, _fingerprint
 from app.access.ratelimit import RateLimiter, parse_limit
 from app.access.service import KeyInfo
+from app.access.usage import UsageRecorder
 
 CALLS = 100_000
 REPEATS = 5
@@ -49,6 +53,20 @@ async def _per_call(gate: Gate, scope: Callable[[], dict[str, Any]]) -> float:
     return best * 1e6
 
 
+def usage_record_us() -> float:
+    """One `UsageRecorder.record` call, in µs (counted in memory; flushed elsewhere)."""
+    never_used = cast("async_sessionmaker[AsyncSession]", None)  # nothing is flushed here
+    usage = UsageRecorder(never_used)
+    best = min(
+        timeit.repeat(
+            lambda: usage.record("key_bench", "/v1/articles/{key}", 200),
+            number=CALLS,
+            repeat=REPEATS,
+        )
+    )
+    return best / CALLS * 1e6
+
+
 async def main() -> None:
     gate = _gate()
     plain = [(b"host", b"127.0.0.1"), (b"user-agent", b"wrk")]
@@ -60,6 +78,7 @@ async def main() -> None:
     console = Console()
     for label, run in runs.items():
         console.print(f"{label:32} {await run:6.2f} µs per request")
+    console.print(f"{'usage accounting':32} {usage_record_us():6.2f} µs per request")
 
 
 if __name__ == "__main__":
