@@ -109,5 +109,12 @@ class WebhookAttempt(Base):
 
 
 # The worker looks for scheduled articles whose embargo has passed several times a second;
-# this index answers it without reading the articles table (declared here, with its query).
-Index("ix_articles_status_embargo_until", Article.status, Article.embargo_until)
+# this index answers it (declared here, with its query). Partial, on scheduled rows only: a
+# full (status, embargo_until) index led SQLite's planner to serve lists and search from it
+# (migration f95e3b0a6c43).
+Index(
+    "ix_articles_scheduled_embargo_until",
+    Article.embargo_until,
+    sqlite_where=Article.status == "scheduled",
+    postgresql_where=Article.status == "scheduled",
+)

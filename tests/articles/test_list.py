@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import create_engine, text, update
 
+from app.core.db import Base
 from app.models import Article
 from tests.conftest import add_article
 
@@ -400,3 +401,20 @@ class TestSearchAtScale:
             "Public 1",
             "Public 2",
         ]
+
+
+def test_sqlite_pages_articles_from_the_published_at_index(tmp_path):
+    """SQLite plans without table statistics: an index that starts with `status` once made
+    it read every published article for each page and search (migration f95e3b0a6c43)."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+    Base.metadata.create_all(engine)  # every index the models declare
+    page = (
+        "EXPLAIN QUERY PLAN SELECT id FROM articles "
+        "WHERE status IN ('published', 'scheduled') AND published_at <= :now "
+        "ORDER BY published_at DESC, id DESC LIMIT 21"
+    )
+    with engine.connect() as connection:
+        plan = " ".join(row[-1] for row in connection.execute(text(page), {"now": T0}))
+    engine.dispose()
+    assert "ix_articles_published_at_id" in plan
+    assert "TEMP B-TREE" not in plan  # no sort of everything that matched
