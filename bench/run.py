@@ -227,6 +227,8 @@ def run_scenario(wrk: str, server: Server, scenario: Scenario, args: argparse.Na
     cpu_used = cpu_seconds(server.pid) - cpu_before
     if measured.failed_requests:
         raise BenchError(f"{scenario.label}: wrk reported errors {measured.errors}")
+    if measured.requests == 0:  # e.g. every request outlived wrk's timeout
+        raise BenchError(f"{scenario.label}: no request completed in {args.duration:g} s")
     return replace(measured, server_cpu_us=cpu_used * 1e6 / max(1, measured.requests))
 
 
