@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
+    CompoundSelect,
     Executable,
     Select,
     Table,
@@ -99,9 +101,9 @@ class Delta:
         return delta
 
 
-def _links_lookup() -> Any:
+def _links_lookup() -> CompoundSelect[int, str, int]:
     """Author and tag ids of a set of articles in one statement, built once."""
-    ids: Any = bindparam("ids", expanding=True)
+    ids: BindParameter[list[str]] = bindparam("ids", expanding=True)
     return union_all(
         select(literal(0).label("kind"), ArticleAuthor.article_id, ArticleAuthor.author_id).where(
             ArticleAuthor.article_id.in_(ids)
