@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint fmt bench bench-writes contract clean
+.PHONY: install run test chromium lint fmt bench bench-writes contract clean
 
 install: $(STAMP)
 
@@ -22,8 +22,15 @@ run: install
 	$(BIN)/byline import examples/
 	$(BIN)/byline serve --host $(HOST) --port $(PORT)
 
-test: install
+test: install chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# tests/dashboard drive Debian's chromium through Playwright (which never downloads a
+# browser): installed with apt-get when missing and allowed, else a clear message.
+chromium:
+	@[ -x /usr/bin/chromium ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } || \
+	  { echo "The dashboard tests need Debian's chromium: run 'sudo apt-get install chromium'."; exit 1; }
 
 lint: install
 	$(BIN)/ruff check app tests bench migrations
