@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Coroutine
 from typing import Any
 
+import httpx
 from sqlalchemy import event
 
 from app.changes.notifier import ChangeNotifier
@@ -17,7 +19,9 @@ async def top(live: Live) -> int:
         return await log_top(session)
 
 
-def poll(live: Live, since: int, wait: float, headers: dict[str, str] | None = None) -> Any:
+def poll(
+    live: Live, since: int, wait: float, headers: dict[str, str] | None = None
+) -> Coroutine[Any, Any, httpx.Response]:
     return live.client.get(
         "/v1/changes",
         params={"since": since, "wait": wait},

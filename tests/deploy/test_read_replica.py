@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.access import service as access
+from app.articles.readmodel import ArticleView
 from app.core.config import Settings
 from app.core.db import make_engine, make_sessionmaker, session_scope
 from app.main import create_app
@@ -79,7 +80,7 @@ async def seed_keys(url: str) -> dict[str, str]:
         await engine.dispose()
 
 
-async def store_article(url: str, settings: Settings, **overrides: Any) -> Any:
+async def store_article(url: str, settings: Settings, **overrides: Any) -> ArticleView:
     engine = writable(url)
     try:
         async with session_scope(make_sessionmaker(engine, writes=True)) as session:
