@@ -6,6 +6,7 @@ transaction that is rolled back at the end (the app's commits become savepoints)
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -47,6 +48,27 @@ async def reset_pg_schema(schema: str) -> None:
         await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     await admin.dispose()
+
+
+@contextlib.asynccontextmanager
+async def empty_database(backend: str, tmp_path: Path, name: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on an empty database of this backend: a SQLite file, or a PostgreSQL
+    schema `name` made for the test and dropped after it (for migration tests)."""
+    if backend == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / name}.db")
+    else:
+        await reset_pg_schema(name)
+        engine = pg_engine(name)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+        if backend == "postgresql":
+            assert PG_URL is not None
+            admin = make_engine(PG_URL)
+            async with admin.begin() as conn:
+                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+            await admin.dispose()
 
 
 def alembic_config(connection: Any) -> Config:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.core.db import UTCDateTime, make_engine
+from app.core.db import UTCDateTime
 from app.models import Article, Category, Revision
-from tests.conftest import PG_URL, pg_engine, reset_pg_schema, run_alembic
+from tests.conftest import empty_database, run_alembic
 
 BEFORE = "c51a0e7b3d10"
 THIS = "d62b1f8c4e21"
@@ -31,20 +32,10 @@ old_changes = sa.table(
 
 
 @pytest.fixture
-async def fresh_engine(backend: str, tmp_path: Any) -> AsyncIterator[AsyncEngine]:
-    if backend == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'backfill.db'}")
-    else:
-        await reset_pg_schema(PG_SCHEMA)
-        engine = pg_engine(PG_SCHEMA)
-    yield engine
-    await engine.dispose()
-    if backend == "postgresql":
-        assert PG_URL is not None
-        admin = make_engine(PG_URL)
-        async with admin.begin() as conn:
-            await conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
-        await admin.dispose()
+async def fresh_engine(backend: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """An engine on an empty database of this backend."""
+    async with empty_database(backend, tmp_path, PG_SCHEMA) as engine:
+        yield engine
 
 
 def snapshot(

@@ -19,12 +19,11 @@ import httpx
 import orjson
 import pytest
 
-from tests.conftest import PG_URL
 from tests.e2e.conftest import (
     Database,
     byline,
     create_key,
-    empty_public_schema,
+    migrated_database,
     running_servers,
 )
 
@@ -81,16 +80,7 @@ def bearer(secret: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 async def database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Database:
-    workdir = tmp_path_factory.mktemp(f"changes-{backend}")
-    if backend == "sqlite":
-        url = f"sqlite:///{workdir / 'byline.db'}"
-    else:
-        assert PG_URL is not None
-        await empty_public_schema()
-        url = PG_URL
-    migrated = Database(url, workdir)
-    byline(migrated, "migrate")
-    return migrated
+    return await migrated_database(backend, tmp_path_factory, "changes")
 
 
 async def raw_get(base_url: str, target: str, headers: dict[str, str]) -> tuple[int, bytes]:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import re
-import signal
 import subprocess
 import uuid
 from collections import Counter
@@ -34,6 +32,7 @@ from tests.e2e.conftest import (
     environment,
     running_servers,
     seconds_until_revision,
+    stop_process,
     warm,
 )
 from tests.webhooks.receiver import Receiver, running_receiver
@@ -118,18 +117,7 @@ def workers(database: Database, count: int) -> Iterator[list[subprocess.Popen[by
         yield started
     finally:
         for process in started:
-            stop(process)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+            stop_process(process)
 
 
 @pytest.fixture(scope="module")

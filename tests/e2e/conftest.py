@@ -118,12 +118,16 @@ def wait_until_up(server: Server, probe: str) -> None:
 
 
 def stop(server: Server) -> None:
-    """SIGTERM the server's process group, then SIGKILL what is left of it."""
+    stop_process(server.process)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM a `byline` process group (server or worker), then SIGKILL what is left."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.process.pid, sig)
+            os.killpg(process.pid, sig)
         try:
-            server.process.wait(timeout=STOP_TIMEOUT)
+            process.wait(timeout=STOP_TIMEOUT)
             return
         except subprocess.TimeoutExpired:
             continue
@@ -191,10 +195,12 @@ async def empty_public_schema() -> None:
     await engine.dispose()
 
 
-@pytest.fixture(scope="session")
-async def e2e_database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Database:
-    """A database migrated and loaded with examples/ by the `byline` command, as `make run` does."""
-    workdir = tmp_path_factory.mktemp(f"e2e-{backend}")
+async def migrated_database(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, prefix: str
+) -> Database:
+    """A database migrated by `byline migrate`: a SQLite file, or the emptied `public`
+    schema of the PostgreSQL test database."""
+    workdir = tmp_path_factory.mktemp(f"{prefix}-{backend}")
     if backend == "sqlite":
         url = f"sqlite:///{workdir / 'byline.db'}"
     else:
@@ -203,6 +209,13 @@ async def e2e_database(backend: str, tmp_path_factory: pytest.TempPathFactory) -
         url = PG_URL
     database = Database(url, workdir)
     byline(database, "migrate")
+    return database
+
+
+@pytest.fixture(scope="session")
+async def e2e_database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Database:
+    """A database migrated and loaded with examples/ by the `byline` command, as `make run` does."""
+    database = await migrated_database(backend, tmp_path_factory, "e2e")
     imported = byline(database, "import", str(EXAMPLES))
     assert "0 failed" in imported.stdout, imported.stdout
     return database

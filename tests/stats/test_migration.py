@@ -4,35 +4,29 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from app.core.db import make_engine
 from app.models import StatsDaily, StatsTermCount
-from tests.conftest import PG_URL, add_article, pg_engine, reset_pg_schema, run_alembic
+from tests.conftest import (
+    add_article,
+    empty_database,
+    run_alembic,
+)
 
 PG_SCHEMA = "byline_stats_migration"
 BEFORE = "d62b1f8c4e21"
 
 
 @pytest.fixture
-async def fresh_engine(backend: str, tmp_path: Any) -> AsyncIterator[AsyncEngine]:
-    if backend == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'stats.db'}")
-    else:
-        await reset_pg_schema(PG_SCHEMA)
-        engine = pg_engine(PG_SCHEMA)
-    yield engine
-    await engine.dispose()
-    if backend == "postgresql":
-        assert PG_URL is not None
-        admin = make_engine(PG_URL)
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
-        await admin.dispose()
+async def fresh_engine(backend: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """An engine on an empty database of this backend."""
+    async with empty_database(backend, tmp_path, PG_SCHEMA) as engine:
+        yield engine
 
 
 async def snapshot(engine: AsyncEngine) -> tuple[list[Any], list[Any]]:

@@ -24,7 +24,14 @@ from sqlalchemy import text
 from app.access import service as access
 from app.core.db import make_engine, make_sessionmaker, session_scope
 from tests.conftest import PG_URL, run_alembic
-from tests.e2e.conftest import BYLINE, Database, Server, environment, running_servers
+from tests.e2e.conftest import (
+    BYLINE,
+    Database,
+    Server,
+    environment,
+    running_servers,
+    stop_process,
+)
 from tests.webhooks.receiver import Receiver
 
 pytestmark = pytest.mark.e2e
@@ -127,7 +134,7 @@ def workers(database: Database, count: int) -> Iterator[list[subprocess.Popen[by
         yield started
     finally:
         for process in started:
-            stop_worker(process)
+            stop_process(process)
 
 
 def start_worker(database: Database) -> subprocess.Popen[bytes]:
@@ -137,17 +144,6 @@ def start_worker(database: Database) -> subprocess.Popen[bytes]:
             [str(BYLINE), "worker"], env=environment(database.url, SETTINGS),
             cwd=database.workdir, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-
-
-def stop_worker(process: subprocess.Popen[bytes]) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def article(category: str, n: int, **extra: Any) -> dict[str, Any]:
