@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.access import service
-from app.access.ratelimit import Decision, RateLimiter, parse_limit
+from app.access.ratelimit import Counter, Decision, RateLimiter, parse_limit
 from app.access.service import KeyInfo
 from app.core.errors import send_problem
 
@@ -21,20 +21,29 @@ LIMITED_PREFIX = "/v1/"
 CHALLENGE = (b"www-authenticate", b'Bearer realm="byline"')
 
 
-def _fingerprint(secret: str) -> bytes:
-    """The cache's key for a secret: its SHA-256, so no secret is kept in the cache."""
-    return hashlib.sha256(secret.encode()).digest()
+# The key cache holds a hash of each Authorization header, never the secret. BLAKE2s, not
+# SHA-256: hashlib's SHA-256 goes through OpenSSL, whose per-call setup costs a keyed read
+# ~0.3 µs more in place (the database still stores SHA-256 hashes: app/access/service.py).
+FINGERPRINT = hashlib.blake2s
 
 
-class _Miss:
-    """Not in the key cache (distinct from None, which caches an unknown key)."""
+def _fingerprint(credentials: bytes) -> bytes:
+    """The cache's key for an Authorization header."""
+    return FINGERPRINT(credentials).digest()
 
 
-MISS = _Miss()
+@dataclass(slots=True)
+class CachedKey:
+    """A looked-up key (None: no live key has that secret) and, once used, its counter."""
+
+    info: KeyInfo | None
+    expires: float  # time.monotonic()
+    counter: Counter | None = None  # set by the gate on the key's first limited request
 
 
 class KeyResolver:
-    """Keys by the hash of their secret, remembered for a few seconds (also unknown ones).
+    """Keys by the hash of the Authorization header that named them, remembered for a few
+    seconds (unknown ones too).
 
     A revoked key therefore stops working within `ttl` seconds on every server, and at
     once on the server that revoked it.
@@ -46,42 +55,47 @@ class KeyResolver:
         self.sessions = sessions
         self.ttl = ttl
         self.max_entries = max_entries
-        self._known: OrderedDict[bytes, tuple[KeyInfo | None, float]] = OrderedDict()
-        self._pending: dict[bytes, asyncio.Future[KeyInfo | None]] = {}
+        self._known: OrderedDict[bytes, CachedKey] = OrderedDict()
+        self._pending: dict[bytes, asyncio.Future[CachedKey]] = {}
 
-    def cached(self, secret: str) -> KeyInfo | None | _Miss:
-        """The key if it was looked up less than `ttl` seconds ago, else MISS."""
-        cached = self._known.get(_fingerprint(secret))
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
-        return MISS
+    def cached(self, credentials: bytes) -> CachedKey | None:
+        """The entry if the key was looked up less than `ttl` seconds ago, else None."""
+        cached = self._known.get(FINGERPRINT(credentials).digest())  # _fingerprint, inlined
+        if cached is not None and cached.expires > time.monotonic():
+            return cached
+        return None
 
-    async def resolve(self, secret: str) -> KeyInfo | None:
-        known = self.cached(secret)
-        if not isinstance(known, _Miss):
+    async def resolve(self, credentials: bytes) -> CachedKey:
+        """The entry for this Authorization header, from the database if it is not cached."""
+        known = self.cached(credentials)
+        if known is not None:
             return known
         # One lookup per key at a time: when an entry expires under load, every request
         # in flight with that key would otherwise query the database at once.
-        fingerprint = _fingerprint(secret)
+        fingerprint = _fingerprint(credentials)
         pending = self._pending.get(fingerprint)
         if pending is None:
-            pending = asyncio.ensure_future(self._load(fingerprint, secret))
+            pending = asyncio.ensure_future(self._load(fingerprint, credentials))
             self._pending[fingerprint] = pending
             pending.add_done_callback(lambda _: self._pending.pop(fingerprint, None))
         return await asyncio.shield(pending)
 
-    async def _load(self, fingerprint: bytes, secret: str) -> KeyInfo | None:
-        async with self.sessions() as session:
-            info = await service.authenticate(session, secret)
-        self._known[fingerprint] = (info, time.monotonic() + self.ttl)
+    async def _load(self, fingerprint: bytes, credentials: bytes) -> CachedKey:
+        secret = _bearer_secret(credentials)
+        info = None
+        if secret:
+            async with self.sessions() as session:
+                info = await service.authenticate(session, secret)
+        entry = CachedKey(info, time.monotonic() + self.ttl)
+        self._known[fingerprint] = entry
         self._known.move_to_end(fingerprint)
         while len(self._known) > self.max_entries:
             self._known.popitem(last=False)
-        return info
+        return entry
 
     def forget(self, key_id: str) -> None:
-        for digest, (info, _) in list(self._known.items()):
-            if info is not None and info.id == key_id:
+        for digest, entry in list(self._known.items()):
+            if entry.info is not None and entry.info.id == key_id:
                 del self._known[digest]
 
 
@@ -95,6 +109,8 @@ class Admission:
 
 
 ANONYMOUS_UNLIMITED = Admission(None, [])
+# The counter of a key with no limit at all: nothing to count (compared by identity).
+UNLIMITED = Counter(None, "", 0, 0, b"")
 
 
 class Gate:
@@ -114,88 +130,109 @@ class Gate:
         self.anonymous_limit = anonymous_limit
         self.key_limit = key_limit
 
-    async def admit(self, scope: Scope) -> Admission:
+    def admit_now(self, scope: Scope) -> Admission | None:
+        """The admission if it needs nothing awaited (a cached key counted in memory, or
+        no key and no anonymous limit); None when `admit` must be awaited instead.
+
+        This is every warm read, keyed or not, so it is kept flat: no coroutine, one hash,
+        one dictionary lookup, one counter update (docs/PERFORMANCE.md, issue #3).
+        """
         state = scope.setdefault("state", {})
-        if "admission" in state:
-            admitted: Admission = state["admission"]
-            return admitted
-        admission = self._decide_now(scope)
+        admission: Admission | None = state.get("admission")
+        if admission is None:
+            admission = self._decide_now(scope)
+            if admission is not None:
+                state["admission"] = admission
+                state["api_key"] = admission.key
+        return admission
+
+    async def admit(self, scope: Scope) -> Admission:
+        admission = self.admit_now(scope)
         if admission is None:
             admission = await self._decide(scope)
-        state["admission"] = admission
-        state["api_key"] = admission.key
+            state = scope["state"]
+            state["admission"] = admission
+            state["api_key"] = admission.key
         return admission
 
     def _decide_now(self, scope: Scope) -> Admission | None:
-        """The decision without awaiting anything, for a cached key counted in memory.
-
-        This is every warm keyed read, so it is kept flat: no coroutines, one counter
-        update. None when the key must be looked up or the counter lives in Redis.
-        """
-        credentials = _bearer(scope)
+        credentials: bytes | None = None
+        for name, value in scope["headers"]:  # _authorization, inlined: every request
+            if name == b"authorization":
+                credentials = value
+                break
         if credentials is None and self.anonymous_limit is None:
             return ANONYMOUS_UNLIMITED
-        if not credentials or self.limiter.local is None:
-            return None
-        key = self.keys.cached(credentials)
-        if key is None or isinstance(key, _Miss):
-            return None
+        if self.limiter.local is None:
+            return None  # the counter lives in Redis
+        if credentials is None:
+            return self._count_local(scope, None)
+        cached = self.keys.cached(credentials)
+        if cached is None or cached.info is None:
+            return None  # a lookup to await, or a 401 to build
         if not scope["path"].startswith(LIMITED_PREFIX):
-            return Admission(key, [])
-        item = parse_limit(key.rate_limit) if key.rate_limit else self.key_limit
-        if item is None:
-            return Admission(key, [])
-        decision = self.limiter.hit_local(item, "key:" + key.id)
-        return self._admission(key, decision)
+            return Admission(cached.info, [])
+        counter = cached.counter
+        if counter is None:
+            counter = cached.counter = self._counter_of(scope, cached.info)
+        return self._counted(cached.info, counter)
 
     async def _decide(self, scope: Scope) -> Admission:
-        credentials = _bearer(scope)
-        if credentials is None and self.anonymous_limit is None:
-            return ANONYMOUS_UNLIMITED
+        credentials = _authorization(scope)
         key = None
-        if credentials:
-            # Synchronous when the key is cached (nearly always): no coroutine per request.
-            key = self.keys.cached(credentials)
-            if key is MISS:
-                key = await self.keys.resolve(credentials)
-        if credentials is not None and key is None:
-            return Admission(
-                None,
-                [],
-                (401, "The API key is missing, malformed, unknown or revoked.", [CHALLENGE]),
-            )
-        assert not isinstance(key, _Miss)
-        decision = await self._count(scope, key)
+        if credentials is not None:
+            key = (await self.keys.resolve(credentials)).info
+            if key is None:
+                return Admission(
+                    None,
+                    [],
+                    (401, "The API key is missing, malformed, unknown or revoked.", [CHALLENGE]),
+                )
+        if not scope["path"].startswith(LIMITED_PREFIX):
+            return Admission(key, [])
+        if self.limiter.local is not None:
+            return self._count_local(scope, key)
+        item, identity = self._limit_of(scope, key)
+        decision = await self.limiter.hit(item, identity) if item is not None else None
         if decision is None:
             return Admission(key, [])
-        return self._admission(key, decision)
-
-    @staticmethod
-    def _admission(key: KeyInfo | None, decision: Decision) -> Admission:
         if decision.allowed:
             return Admission(key, decision.headers())
+        return self._refused(key, decision)
+
+    def _count_local(self, scope: Scope, key: KeyInfo | None) -> Admission:
+        if not scope["path"].startswith(LIMITED_PREFIX):
+            return Admission(key, [])
+        return self._counted(key, self._counter_of(scope, key))
+
+    def _counted(self, key: KeyInfo | None, counter: Counter) -> Admission:
+        if counter is UNLIMITED:
+            return Admission(key, [])
+        headers = self.limiter.count_local(counter)
+        if headers is None:
+            return self._refused(key, self.limiter.refusal(counter))
+        return Admission(key, headers)
+
+    def _counter_of(self, scope: Scope, key: KeyInfo | None) -> Counter:
+        item, identity = self._limit_of(scope, key)
+        return UNLIMITED if item is None else self.limiter.counter(item, identity)
+
+    def _limit_of(self, scope: Scope, key: KeyInfo | None) -> tuple[RateLimitItem | None, str]:
+        """The limit that applies to the caller, and whose counter it is."""
+        if key is not None:
+            item = parse_limit(key.rate_limit) if key.rate_limit else self.key_limit
+            return item, "key:" + key.id
+        client = scope.get("client")
+        return self.anonymous_limit, "ip:" + (client[0] if client else "unknown")
+
+    @staticmethod
+    def _refused(key: KeyInfo | None, decision: Decision) -> Admission:
         retry = (b"retry-after", str(max(1, decision.reset_seconds)).encode())
         return Admission(
             key,
             [],
             (429, "The rate limit was exceeded; retry later.", [*decision.headers(), retry]),
         )
-
-    async def _count(self, scope: Scope, key: KeyInfo | None) -> Decision | None:
-        if not scope["path"].startswith(LIMITED_PREFIX):
-            return None
-        if key is not None:
-            item = parse_limit(key.rate_limit) if key.rate_limit else self.key_limit
-            identity = "key:" + key.id
-        else:
-            item = self.anonymous_limit
-            client = scope.get("client")
-            identity = "ip:" + (client[0] if client else "unknown")
-        if item is None:
-            return None
-        if self.limiter.local is not None:
-            return self.limiter.hit_local(item, identity)
-        return await self.limiter.hit(item, identity)
 
 
 class AccessMiddleware:
@@ -220,15 +257,20 @@ class AccessMiddleware:
         await self.app(scope, receive, _with_headers(send, admission.headers))
 
 
-def _bearer(scope: Scope) -> str | None:
-    """The bearer secret; "" for a malformed Authorization header; None when there is none."""
-    raw: bytes
-    for name, raw in scope["headers"]:
+def _authorization(scope: Scope) -> bytes | None:
+    """The Authorization header's value as sent, or None when there is none."""
+    value: bytes
+    for name, value in scope["headers"]:
         if name == b"authorization":
-            if raw[:7].lower() != b"bearer ":
-                return ""
-            return raw[7:].strip().decode("latin-1")
+            return value
     return None
+
+
+def _bearer_secret(credentials: bytes) -> str:
+    """The secret of a `Bearer <secret>` header value; "" when it is not one."""
+    if credentials[:7].lower() != b"bearer ":
+        return ""
+    return credentials[7:].strip().decode("latin-1")
 
 
 def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:

@@ -26,24 +26,39 @@ def parse_limit(value: str | None) -> RateLimitItem | None:
     return parse(value)
 
 
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+LIMIT, REMAINING, RESET = b"ratelimit-limit", b"ratelimit-remaining", b"ratelimit-reset"
+
+
+def limit_headers(limit: bytes, remaining: int, reset_seconds: int) -> RawHeaders:
+    """RateLimit-Limit, -Remaining and -Reset, as sent on every /v1 response."""
+    return [(LIMIT, limit), (REMAINING, b"%d" % remaining), (RESET, b"%d" % reset_seconds)]
+
+
 @dataclass(slots=True)  # not frozen: a frozen init costs ~0.2 µs per request
 class Decision:
     allowed: bool
     limit: int
     remaining: int
     reset_seconds: int
-    limit_header: bytes | None = None  # the limit, already encoded
 
-    def headers(self) -> list[tuple[bytes, bytes]]:
-        return [
-            (b"ratelimit-limit", self.limit_header or b"%d" % self.limit),
-            (b"ratelimit-remaining", b"%d" % self.remaining),
-            (b"ratelimit-reset", b"%d" % self.reset_seconds),
-        ]
+    def headers(self) -> RawHeaders:
+        return limit_headers(b"%d" % self.limit, self.remaining, self.reset_seconds)
 
 
-# (item, storage key, window seconds, encoded limit) of one identity's counter
-_Counter = tuple[RateLimitItem, str, int, bytes]
+@dataclass(slots=True, frozen=True)
+class Counter:
+    """One identity's counter for one limit: its storage key, made once and then reused."""
+
+    item: RateLimitItem | None  # None: a placeholder that counts nothing
+    key: str  # in the storage: identity/amount/window
+    window: int  # seconds
+    amount: int
+    limit_header: bytes  # the amount, already encoded for RateLimit-Limit
+
+
 MAX_COUNTERS = 100_000
 
 
@@ -86,7 +101,9 @@ class LoopMemoryStorage(SyncStorage):
         Not part of the `limits` Storage API, so not wrapped by its error translation: the
         keyed read path calls it once per request, and there is nothing here to translate.
         """
-        self._expire(now)
+        deadlines = self._deadlines
+        if deadlines and deadlines[0][0] <= now:  # checked here: a call per request costs
+            self._expire(now)
         count = self.counts.get(key, 0) + amount
         self.counts[key] = count
         if count == amount:  # a new window starts with this hit
@@ -136,7 +153,7 @@ class RateLimiter:
         self.limiter = FixedWindowRateLimiter(storage) if storage is not None else None
         # In memory, a synchronous store: the asyncio MemoryStorage starts a task per hit.
         self.local = LoopMemoryStorage() if storage is None else None
-        self._counters: dict[str, _Counter] = {}
+        self._counters: dict[str, Counter] = {}
         self.last_error: str | None = None
         self._last_warning = 0.0
 
@@ -150,10 +167,10 @@ class RateLimiter:
         return cls(None, shared=False)
 
     async def hit(self, item: RateLimitItem, identity: str) -> Decision | None:
-        """Count one request; None when the store is unavailable (the request goes through)."""
-        if self.local is not None:
-            return self.hit_local(item, identity)
-        assert self.limiter is not None
+        """Count one request in the shared store; None when it is unavailable (the request
+        goes through). In memory, `counter` and `count_local` do this without awaiting."""
+        if self.limiter is None:
+            raise RuntimeError("counters in memory are counted with count_local")
         try:
             allowed = await self.limiter.hit(item, "byline", identity)
             reset_at, remaining = await self.limiter.get_window_stats(item, "byline", identity)
@@ -163,32 +180,46 @@ class RateLimiter:
         self.last_error = None
         return _decision(item, allowed, remaining, reset_at)
 
-    def hit_local(self, item: RateLimitItem, identity: str) -> Decision:
-        """The fixed-window step of `limits`' FixedWindowRateLimiter, against the storage.
-
-        The strategy's `hit` + `get_window_stats` build the storage key three times and
-        read the counter twice (~4 µs, most of a keyed read's budget); this counts once,
-        gets the window's end with it, and reuses the identity's key and limit header.
-        """
-        assert self.local is not None
+    def counter(self, item: RateLimitItem, identity: str) -> Counter:
+        """The identity's counter for this limit, made once (a hot path may keep it)."""
         known = self._counters.get(identity)
-        if known is None or known[0] is not item:
-            known = self._counter_for(item, identity)
-        _, counter, expiry, limit_header = known
-        now = time.time()
-        count, reset_at = self.local.count(counter, expiry, 1, now)
-        amount = item.amount
-        remaining = amount - count if count < amount else 0
-        reset = math.ceil(reset_at - now)
-        return Decision(count <= amount, amount, remaining, reset if reset > 0 else 0, limit_header)
-
-    def _counter_for(self, item: RateLimitItem, identity: str) -> _Counter:
+        if known is not None and known.item is item:
+            return known
         if len(self._counters) >= MAX_COUNTERS:  # many anonymous addresses: start over
             self._counters.clear()
         expiry = item.get_expiry()
-        known = (item, f"{identity}/{item.amount}/{expiry}", expiry, b"%d" % item.amount)
+        known = Counter(item, f"{identity}/{item.amount}/{expiry}", expiry, item.amount,
+                        b"%d" % item.amount)  # fmt: skip
         self._counters[identity] = known
         return known
+
+    def count_local(self, counter: Counter) -> RawHeaders | None:
+        """Count one request in memory: its RateLimit headers, or None when it is over the
+        limit (`refusal` then says until when).
+
+        This is the fixed-window step of `limits`' FixedWindowRateLimiter. The strategy's
+        `hit` + `get_window_stats` build the storage key three times and read the counter
+        twice (~4 µs, more than a keyed read's budget); this counts once and gets the
+        window's end with it. It runs on every keyed read, hence no Decision object.
+        """
+        assert self.local is not None
+        now = time.time()
+        count, reset_at = self.local.count(counter.key, counter.window, 1, now)
+        if count > counter.amount:
+            return None
+        reset = math.ceil(reset_at - now)
+        # limit_headers, inlined (~0.1 µs a keyed read)
+        return [
+            (LIMIT, counter.limit_header),
+            (REMAINING, b"%d" % (counter.amount - count)),
+            (RESET, b"%d" % (reset if reset > 0 else 0)),
+        ]
+
+    def refusal(self, counter: Counter) -> Decision:
+        """The decision for a counter that `count_local` found over its limit."""
+        assert self.local is not None
+        reset = math.ceil(self.local.get_expiry(counter.key) - time.time())
+        return Decision(False, counter.amount, 0, max(reset, 0))
 
     def _store_failed(self, exc: Exception) -> None:
         self.last_error = (

@@ -78,15 +78,15 @@ class FastLane:
         entry = self._entry_for(scope)
         if entry is None:
             return await self._route(scope, send, started)
-        try:
-            admission = await self.gate.admit(scope)
-        except Exception:  # e.g. the key lookup failed: the stack reports it properly
+        admission = self.gate.admit_now(scope) or await self._admit(scope)
+        if admission is None:
             return False
         caller = admission.key
         if (
-            admission.refusal is None
-            and caller is not None
-            and not caller.allows_category(entry.category)
+            caller is not None
+            and caller.categories is not None  # KeyInfo.allows_category, inlined
+            and entry.category not in caller.categories
+            and admission.refusal is None
         ):
             return False  # the router answers 404 outside the key's categories
         extra: RawHeaders = [(b"x-request-id", request_id_for(scope)), *admission.headers]
@@ -104,11 +104,8 @@ class FastLane:
         route = next((r for r in self.routes if r.wants(scope)), None)
         if route is None:
             return False
-        try:
-            admission = await self.gate.admit(scope)
-        except Exception:  # e.g. the key lookup failed: the stack reports it properly
-            return False
-        if admission.refusal is not None:
+        admission = self.gate.admit_now(scope) or await self._admit(scope)
+        if admission is None or admission.refusal is not None:
             return False  # the stack refuses it, with this same admission
         found = route.find(scope, admission.key)
         if found is None:
@@ -122,6 +119,13 @@ class FastLane:
         if self.observer is not None:
             self.observer.done(scope, endpoint, status, started)
         return True
+
+    async def _admit(self, scope: Scope) -> Admission | None:
+        """The gate's answer when it had to await one (a key to look up, a shared counter)."""
+        try:
+            return await self.gate.admit(scope)
+        except Exception:  # e.g. the key lookup failed: the stack reports it properly
+            return None
 
     def _entry_for(self, scope: Scope) -> CachedResponse | None:
         if (

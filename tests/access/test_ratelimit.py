@@ -121,13 +121,48 @@ def test_loop_memory_storage_forgets_expired_windows(monkeypatch):
     assert storage.get("ip:late") == 0
 
 
-async def test_in_memory_limiter_counts_each_limit_of_an_identity_apart():
+def test_in_memory_limiter_counts_each_limit_of_an_identity_apart():
     limiter = RateLimiter.from_url(None)
     small, large = parse("2/minute"), parse("5/minute")
-    assert [(await limiter.hit(small, "key:a")).allowed for _ in range(3)] == [True, True, False]
-    decision = await limiter.hit(large, "key:a")  # the key's limit was raised: a new counter
-    assert (decision.allowed, decision.limit, decision.remaining) == (True, 5, 4)
-    assert dict(decision.headers())[b"ratelimit-limit"] == b"5"
-    refused = await limiter.hit(small, "key:a")
-    assert (refused.allowed, refused.remaining) == (False, 0)
+    counter = limiter.counter(small, "key:a")
+    assert limiter.counter(small, "key:a") is counter  # made once, then reused
+    answers = [limiter.count_local(counter) for _ in range(3)]
+    assert [dict(a or [])[b"ratelimit-remaining"] for a in answers[:2]] == [b"1", b"0"]
+    assert answers[2] is None  # over the limit
+    refused = limiter.refusal(counter)
+    assert (refused.allowed, refused.limit, refused.remaining) == (False, 2, 0)
     assert 0 < refused.reset_seconds <= 60
+    assert dict(refused.headers())[b"ratelimit-limit"] == b"2"
+
+    raised = limiter.counter(large, "key:a")  # the key's limit was raised: a new counter
+    assert raised is not counter
+    headers = dict(limiter.count_local(raised) or [])
+    assert (headers[b"ratelimit-limit"], headers[b"ratelimit-remaining"]) == (b"5", b"4")
+    assert 0 < int(headers[b"ratelimit-reset"]) <= 60
+
+
+async def test_the_shared_store_is_the_only_one_counted_by_awaiting():
+    with pytest.raises(RuntimeError, match="count_local"):
+        await RateLimiter.from_url(None).hit(parse("2/minute"), "key:a")
+
+
+async def test_a_key_has_one_budget_however_its_header_is_spelled(limited, session, settings):
+    """The key cache is keyed by the header as sent; the counter must still be the key's."""
+    from tests.conftest import add_article
+
+    article = await add_article(session, settings)
+    secret = await make_key(session, "read", name="spelled", rate_limit="4/minute")
+    await limited.get(f"/v1/articles/{article.id}")  # warm: the next reads take the fast lane
+    spellings = [f"Bearer {secret}", f"bearer {secret}", f"BEARER {secret}", f"Bearer {secret}"]
+    answers = [
+        await limited.get(path, headers={"Authorization": spelled})
+        for spelled, path in zip(
+            spellings, ["/v1/articles", f"/v1/articles/{article.id}"] * 2, strict=True
+        )
+    ]
+    assert [int(a.headers["ratelimit-remaining"]) for a in answers] == [3, 2, 1, 0]
+    refused = await limited.get(
+        f"/v1/articles/{article.id}", headers={"Authorization": spellings[1]}
+    )
+    assert refused.status_code == 429
+    assert refused.headers["ratelimit-limit"] == "4"
