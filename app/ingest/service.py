@@ -25,6 +25,7 @@ from app.ingest.formats import (
     parse_document,
     parse_ndjson,
 )
+from app.stats import aggregates
 
 KNOWN_SUFFIXES = {".txt", ".md", ".markdown", ".json", ".ndjson", ".jsonl"}
 
@@ -75,6 +76,16 @@ async def import_lines(
     index: SearchIndex, now: dt.datetime,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Each NDJSON line in a savepoint of its own: good lines are stored, a bad one stores nothing."""
+    with aggregates.batch(session):  # one transaction that updates the counts line by line
+        return await _store_lines(
+            session, text, status=status, settings=settings, index=index, now=now
+        )
+
+
+async def _store_lines(
+    session: AsyncSession, text: str, *, status: str | None, settings: Settings,
+    index: SearchIndex, now: dt.datetime,
+) -> list[dict[str, Any]]:  # fmt: skip
     results: list[dict[str, Any]] = []
     for line, parsed in parse_ndjson(text):
         if isinstance(parsed, ImportFormatError):

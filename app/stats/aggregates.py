@@ -10,9 +10,10 @@ of articles whose time has not come yet (`future_live`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -45,7 +46,8 @@ LIVE = "live"
 LIVE_STATUSES = (ArticleStatus.PUBLISHED.value, ArticleStatus.SCHEDULED.value)
 KINDS = ("category", "author", "tag")
 ID_CHUNK = 500  # ids per IN list when counting bulk-loaded articles
-ADVISORY_LOCK = 0x5374617473  # "Stats": serialises the count updates on PostgreSQL
+ADVISORY_LOCK = 0x5374617473  # "Stats": see `apply`
+BATCH = "byline.stats.batch"  # in a session's (or connection's) info: see `batch`
 
 Executor = AsyncSession | AsyncConnection
 TermKey = tuple[str, int, str]  # (kind, term id, bucket)
@@ -153,6 +155,16 @@ async def count_new_articles(db: Executor, ids: Sequence[str]) -> None:
     await apply(db, Delta.between([], found))
 
 
+@contextlib.contextmanager
+def batch(db: Executor) -> Iterator[None]:
+    """Within this block the transaction may apply several deltas (see `apply`)."""
+    db.info[BATCH] = True
+    try:
+        yield
+    finally:
+        db.info.pop(BATCH, None)
+
+
 async def apply(db: Executor, delta: Delta) -> None:
     """Add the delta to the stored counts, rows in key order (so writers never deadlock)."""
     days = [{"day": day, "count": n} for day, n in sorted(delta.days.items()) if n]
@@ -163,10 +175,15 @@ async def apply(db: Executor, delta: Delta) -> None:
     ]
     dialect = _dialect(db)
     if dialect == "postgresql" and (days or terms):
-        # One transaction may apply several deltas (an NDJSON import, one per line), each
-        # in key order but not in one order overall: taking this lock first turns what
-        # could be a deadlock between two such transactions into a short wait.
-        await db.execute(select(func.pg_advisory_xact_lock(ADVISORY_LOCK)))
+        # A transaction that applies one delta locks its count rows in key order, so such
+        # transactions cannot deadlock each other and only share this lock. One that applies
+        # several (an NDJSON import, a line at a time) does not lock in one order overall:
+        # it takes the lock exclusively, from its first delta to its commit, so it waits for
+        # the others to finish instead of deadlocking with them.
+        lock = (
+            func.pg_advisory_xact_lock if db.info.get(BATCH) else func.pg_advisory_xact_lock_shared
+        )
+        await db.execute(select(lock(ADVISORY_LOCK)))
     if days:
         await db.execute(_adding(dialect, StatsDaily, ["day"]), days)
     if terms:

@@ -131,3 +131,27 @@ async def test_not_utf8_is_422(client, writer):
         "/v1/imports", content=b"\xff\xfe\x00bad", headers={**writer, "Content-Type": "text/plain"}
     )
     assert response.status_code == 422
+
+
+async def test_ndjson_updates_the_counts_as_a_batch_and_one_document_does_not(
+    client, writer, monkeypatch
+):
+    """Several articles in one transaction must take the statistics lock alone (app/stats)."""
+    from app.stats import aggregates
+
+    applied = aggregates.apply
+    seen: list[bool] = []
+
+    async def watching(db, delta):
+        seen.append(bool(db.info.get(aggregates.BATCH)))
+        await applied(db, delta)
+
+    monkeypatch.setattr(aggregates, "apply", watching)
+    lines = b'{"headline": "One", "category": "Science"}\n{"headline": "Two", "category": "Arts"}'
+    headers = {**writer, "Content-Type": "application/x-ndjson"}
+    assert (await client.post("/v1/imports", content=lines, headers=headers)).status_code == 207
+    assert seen == [True, True]
+    seen.clear()
+    single = {**writer, "Content-Type": "text/plain; charset=utf-8"}
+    assert (await client.post("/v1/imports", content=SEED, headers=single)).status_code == 201
+    assert seen == [False]
