@@ -4,10 +4,11 @@
 per request, which moves by ±20% from one run to the next when the machine is shared.
 This drives the same application through uvicorn's own HTTP protocol (httptools, the
 parser and response writer the server uses) in this process, over a transport that only
-collects the bytes, and alternates batches of anonymous and keyed requests. What it
-leaves out (the kernel's socket work) is the same for both, so its ratio is stricter
-than the server's and moves by a few percent only: the figure to watch while changing
-the keyed path (docs/PERFORMANCE.md, issue #3).
+collects the bytes, and alternates batches of anonymous and keyed requests. It leaves out the
+kernel's socket work, which is the same for both; in practice the socket ratio has come out
+a little lower (0.82 against 0.84 in one `make bench`), so this is not a bound, but it
+repeats to within a few percent where the socket figures move by ±20%: the figure to watch
+while changing the keyed path (docs/PERFORMANCE.md, issue #3).
 """
 
 from __future__ import annotations

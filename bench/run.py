@@ -290,7 +290,7 @@ def evaluate(
             key_cost >= 0.9,
         ),
         Target(
-            "keys cost reads ≤ 10% (in process, no sockets: stricter, steadier)",
+            "keys cost reads ≤ 10% (in process, no sockets: steadier)",
             f"{in_process.ratio:.2f}× anonymous",
             "≥ 0.90×",
             in_process.ratio >= 0.9,
