@@ -40,28 +40,56 @@ async def healthz() -> Response:
 
 @router.get("/readyz", operation_id="readyz", responses={503: {"description": "Not ready"}})
 async def readyz(request: Request) -> Response:
-    """The database is reachable and migrated to the head revision."""
-    head = request.app.state.migration_head
-    try:
-        current = await asyncio.wait_for(
-            _database_revision(request.app.state.sessions), READY_TIMEOUT
-        )
-    except Unreachable as exc:
-        return _not_ready(f"database unreachable: {exc}")
-    except TimeoutError:
-        return _not_ready(f"database unreachable: no answer within {READY_TIMEOUT:g} s")
-    if current is None:
-        return _not_ready(
-            f"database not migrated: no schema yet (run `byline migrate`; head is {head})"
-        )
+    """The database (and the read replica, if any) is reachable and migrated to the head."""
+    state = request.app.state
+    head = state.migration_head
+    current = await _revision(state.sessions)
+    if isinstance(current, Problem):
+        return _not_ready(current.reason("database", head))
     if current != head:
         return _not_ready(f"migrations behind: at {current}, head is {head} (run `byline migrate`)")
-    limiter = request.app.state.limiter
-    limits = "ok"
+    body = {"status": "ok", "database": "ok", "migration": current}
+    if state.read_engine is not None:
+        # Public reads use the replica: without it this server can answer only editors.
+        copied = await _revision(state.read_sessions)
+        if isinstance(copied, Problem):
+            return _not_ready(copied.reason("read replica", head))
+        if copied != head:
+            return _not_ready(
+                f"read replica behind: at {copied}, head is {head} (replication lag, or a "
+                "replica of another database)"
+            )
+        body["replica"] = "ok"
+    limiter = state.limiter
+    body["rate_limits"] = "ok"
     if limiter.shared and not await limiter.healthy():
         # Reads keep working without the shared store; say so rather than fail.
-        limits = "degraded: the shared rate-limit store is unreachable; limits are not enforced"
-    return _json({"status": "ok", "database": "ok", "migration": current, "rate_limits": limits})
+        body["rate_limits"] = (
+            "degraded: the shared rate-limit store is unreachable; limits are not enforced"
+        )
+    return _json(body)
+
+
+class Problem:
+    """Why a database cannot serve: unreachable (with the error's name) or never migrated."""
+
+    def __init__(self, unreachable: str | None) -> None:
+        self.unreachable = unreachable
+
+    def reason(self, what: str, head: str | None) -> str:
+        if self.unreachable is not None:
+            return f"{what} unreachable: {self.unreachable}"
+        return f"{what} not migrated: no schema yet (run `byline migrate`; head is {head})"
+
+
+async def _revision(sessions: async_sessionmaker[AsyncSession]) -> str | Problem:
+    try:
+        found = await asyncio.wait_for(_database_revision(sessions), READY_TIMEOUT)
+    except Unreachable as exc:
+        return Problem(str(exc))
+    except TimeoutError:
+        return Problem(f"no answer within {READY_TIMEOUT:g} s")
+    return Problem(None) if found is None else found
 
 
 READY_TIMEOUT = 2.0  # seconds; a probe that hangs is as bad as one that fails

@@ -286,3 +286,28 @@ async def test_without_a_read_url_every_read_uses_the_primary(deployment: Deploy
     ):
         seen = await client.get(f"/v1/articles/{made['id']}")
     assert seen.status_code == 200, seen.text
+
+
+async def test_readiness_covers_the_replica(deployment: Deployment) -> None:
+    ready = await deployment.client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["replica"] == "ok"
+
+
+async def test_not_ready_while_the_replica_cannot_serve(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    """Public reads need the replica: a server that cannot reach it must leave the pool."""
+    if deployment.backend == "sqlite":
+        broken, reason = f"sqlite:///{tmp_path / 'never-migrated.db'}", "read replica not migrated"
+    else:
+        server = deployment.primary_url.rpartition("/")[0]
+        broken, reason = f"{server}/byline_no_such_replica", "read replica unreachable"
+    app = create_app(settings_for(deployment.primary_url, broken))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        ready = await client.get("/readyz")
+    await app.state.read_engine.dispose()
+    await app.state.engine.dispose()
+    assert ready.status_code == 503
+    assert ready.json()["reason"].startswith(reason), ready.text
