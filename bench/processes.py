@@ -96,25 +96,36 @@ def _raise_interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def wait_until_up(server: Server, probe: str = "/healthz") -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
+def probe_until_ok(url: str, process: subprocess.Popen[bytes], timeout: float) -> str | None:
+    """Poll `url` until it answers 200: None then, else why it did not (the tests use it too)."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise BenchError(f"{server.name} exited early:\n{server.log_tail()}")
+        if process.poll() is not None:
+            return f"exited early (status {process.returncode})"
         with contextlib.suppress(httpx.TransportError):
-            if httpx.get(server.base_url + probe, timeout=1.0).status_code == 200:
-                return
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return None
         time.sleep(0.1)
-    raise BenchError(f"{server.name}: {probe} not 200 after {READY_TIMEOUT}s:\n{server.log_tail()}")
+    return f"{url} not 200 after {timeout:g}s"
+
+
+def wait_until_up(server: Server, probe: str = "/healthz") -> None:
+    problem = probe_until_ok(server.base_url + probe, server.process, READY_TIMEOUT)
+    if problem is not None:
+        raise BenchError(f"{server.name} {problem}:\n{server.log_tail()}")
 
 
 def stop(server: Server) -> None:
-    """SIGTERM the server's process group, then SIGKILL whatever is left."""
+    stop_process(server.process)
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> None:
+    """SIGTERM a process group (started with start_new_session), then SIGKILL what is left."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.process.pid, sig)
+            os.killpg(process.pid, sig)
         try:
-            server.process.wait(timeout=STOP_TIMEOUT)
+            process.wait(timeout=timeout)
             return
         except subprocess.TimeoutExpired:
             continue

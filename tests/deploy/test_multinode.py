@@ -53,7 +53,6 @@ SETTINGS = {
 }
 DELIVERY_DEADLINE = 20.0
 DUPLICATE_WATCH = 1.0  # after the last first delivery, how long a second copy is waited for
-STOP_TIMEOUT = 10.0
 
 
 @dataclass

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,13 +22,13 @@ import pytest
 from sqlalchemy import text
 
 from app.core.db import make_engine
+from bench.processes import free_port, probe_until_ok, stop_process
 from tests.conftest import EXAMPLES, PG_URL
 
 BYLINE = Path(sys.prefix) / "bin" / "byline"  # the console script of this environment
 CACHE_POLL_INTERVAL = 1.0  # BYLINE_CACHE_POLL_INTERVAL of every server started here
 READY_TIMEOUT = 20.0
 COMMAND_TIMEOUT = 60.0
-STOP_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -84,13 +82,6 @@ def byline(database: Database, *args: str) -> subprocess.CompletedProcess[str]:
     return done
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def launch(database: Database, env: Mapping[str, str] | None = None) -> Server:
     """Start `byline serve` on a free port; `env` adds or overrides BYLINE_ settings."""
     port = free_port()
@@ -106,31 +97,12 @@ def launch(database: Database, env: Mapping[str, str] | None = None) -> Server:
 
 def wait_until_up(server: Server, probe: str) -> None:
     """Poll `probe` until it answers 200, for at most READY_TIMEOUT seconds."""
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise AssertionError(f"server exited early:\n{server.log_tail()}")
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(server.base_url + probe, timeout=1.0).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"{probe} not 200 after {READY_TIMEOUT}s:\n{server.log_tail()}")
+    problem = probe_until_ok(server.base_url + probe, server.process, READY_TIMEOUT)
+    assert problem is None, f"server {problem}:\n{server.log_tail()}"
 
 
 def stop(server: Server) -> None:
     stop_process(server.process)
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM a `byline` process group (server or worker), then SIGKILL what is left."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 @contextlib.contextmanager

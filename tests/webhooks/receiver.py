@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import threading
 import time
 from collections import Counter
@@ -20,6 +19,8 @@ from typing import Any
 
 import uvicorn
 from standardwebhooks import Webhook, WebhookVerificationError
+
+from bench.processes import free_port
 
 HANG_SECONDS = 3600.0
 
@@ -48,7 +49,7 @@ class Behaviour:
 
 class Receiver:
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.paths: dict[str, Behaviour] = {}
         self.received: list[Received] = []
@@ -136,13 +137,6 @@ def _verifies(secret: str, headers: dict[str, str], body: bytes) -> bool:
     except WebhookVerificationError:
         return False
     return True
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager
