@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import httpx
+from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import make_engine, make_sessionmaker
-from app.main import create_app
+from app.main import Byline, create_app
 from app.ops.metrics import LATENCY_BUCKETS, RequestStats, read_queue, serve_worker_metrics
 from tests.access.test_keys import auth, make_key
 from tests.conftest import BASE_URL, add_article
@@ -130,10 +131,11 @@ async def test_pool_use_is_reported_for_an_app_that_owns_its_engine(tmp_path):
     assert any(line.startswith("byline_db_pool_checked_out 0.0") for line in text)
 
 
-async def _scrape_registry(app: object) -> str:
+async def _scrape_registry(app: Byline) -> str:
     from prometheus_client import generate_latest
 
-    return generate_latest(app.state.metrics_registry).decode()  # type: ignore[attr-defined]
+    registry: CollectorRegistry = app.state.metrics_registry
+    return generate_latest(registry).decode()
 
 
 def test_latency_lands_in_the_first_bucket_at_or_above_it():

@@ -6,12 +6,12 @@ from __future__ import annotations
 import httpx
 
 from app.core.config import Settings
-from app.main import create_app
+from app.main import Byline, create_app
 from tests.conftest import BASE_URL
 
 
-async def readyz(app: object) -> httpx.Response:
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+async def readyz(app: Byline) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
         return await client.get("/readyz")
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.main import create_app
 from app.stats.views import ViewCounter
@@ -205,7 +206,7 @@ async def test_most_read_counts_whole_days_and_refuses_bad_periods(
 
 
 def test_the_dedupe_memory_is_forgotten_each_minute():
-    counter = ViewCounter(None)  # type: ignore[arg-type]
+    counter = ViewCounter(async_sessionmaker())  # never flushed here
     assert counter.record("a", "art_1", 120.0)
     assert not counter.record("a", "art_1", 179.0)
     assert counter.record("a", "art_1", 180.0)

@@ -18,18 +18,18 @@ STRICT = Policy(allow_private=False)
 LAX = Policy(allow_private=True)
 
 
-def resolver(answers: dict[str, list[str]]):
+class Resolver:
     """A DNS that answers from a table (and records who asked), like a rebinding attacker's."""
-    asked: list[str] = []
 
-    async def resolve(host: str, port: int) -> list[str]:
-        asked.append(host)
-        if host not in answers:
+    def __init__(self, answers: dict[str, list[str]]) -> None:
+        self.answers = answers
+        self.asked: list[str] = []
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        if host not in self.answers:
             raise UnsafeTarget(f"the host {host!r} does not resolve")
-        return answers[host]
-
-    resolve.asked = asked  # type: ignore[attr-defined]
-    return resolve
+        return self.answers[host]
 
 
 @pytest.mark.parametrize(
@@ -56,13 +56,13 @@ def test_forbidden_reason(address, reason):
 
 class TestCheckTarget:
     async def test_a_public_host_passes(self):
-        resolve = resolver({"hooks.example.com": ["93.184.216.34"]})
+        resolve = Resolver({"hooks.example.com": ["93.184.216.34"]})
         url = await check_target("https://hooks.example.com/in", STRICT, resolve)
         assert url == "https://hooks.example.com/in"
         assert resolve.asked == ["hooks.example.com"]
 
     async def test_one_private_answer_refuses_the_host(self):
-        resolve = resolver({"mixed.example.com": ["93.184.216.34", "10.0.0.5"]})
+        resolve = Resolver({"mixed.example.com": ["93.184.216.34", "10.0.0.5"]})
         with pytest.raises(UnsafeTarget, match="private address"):
             await check_target("https://mixed.example.com/in", STRICT, resolve)
 
@@ -77,8 +77,8 @@ class TestConnections:
         """The name was public when subscribed; it points at this machine when delivering."""
         receiver.expect("rebind", "whsec_AAAA")
         url = f"https://rebind.example.com:{receiver.port}/hook/rebind"
-        assert await check_target(url, STRICT, resolver({"rebind.example.com": ["93.184.216.34"]}))
-        rebound = resolver({"rebind.example.com": ["127.0.0.1"]})
+        assert await check_target(url, STRICT, Resolver({"rebind.example.com": ["93.184.216.34"]}))
+        rebound = Resolver({"rebind.example.com": ["127.0.0.1"]})
         async with guarded_client(STRICT, connections=2, timeout=2, resolve=rebound) as client:
             with pytest.raises(UnsafeTarget, match="loopback"):
                 await client.post(url, content=b"{}")
@@ -87,7 +87,7 @@ class TestConnections:
     async def test_the_connection_goes_to_the_checked_address(self, receiver):
         """`receiver.test` exists only in our resolver: reaching it proves the address is pinned."""
         receiver.expect("pinned", "whsec_AAAA")
-        resolve = resolver({"receiver.test": ["127.0.0.1"]})
+        resolve = Resolver({"receiver.test": ["127.0.0.1"]})
         async with guarded_client(LAX, connections=2, timeout=2, resolve=resolve) as client:
             response = await client.post(f"http://receiver.test:{receiver.port}/hook/pinned")
         assert response.status_code == 200
