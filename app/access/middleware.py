@@ -19,6 +19,7 @@ from app.core.errors import send_problem
 
 LIMITED_PREFIX = "/v1/"
 CHALLENGE = (b"www-authenticate", b'Bearer realm="byline"')
+UNKNOWN_KEY = "The API key is missing, malformed, unknown or revoked."
 
 
 # The key cache holds a hash of each Authorization header, never the secret. BLAKE2s, not
@@ -182,12 +183,14 @@ class Gate:
         key = None
         if credentials is not None:
             key = (await self.keys.resolve(credentials)).info
-            if key is None:
-                return Admission(
-                    None,
-                    [],
-                    (401, "The API key is missing, malformed, unknown or revoked.", [CHALLENGE]),
-                )
+        counted = await self._count(scope, key)
+        if credentials is None or key is not None or counted.refusal is not None:
+            return counted
+        # An unknown key counts against its address's anonymous limit, so guessing keys
+        # is throttled like any other anonymous traffic, and its 401 carries the headers.
+        return Admission(None, [], (401, UNKNOWN_KEY, [CHALLENGE, *counted.headers]))
+
+    async def _count(self, scope: Scope, key: KeyInfo | None) -> Admission:
         if not scope["path"].startswith(LIMITED_PREFIX):
             return Admission(key, [])
         if self.limiter.local is not None:

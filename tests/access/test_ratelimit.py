@@ -166,3 +166,17 @@ async def test_a_key_has_one_budget_however_its_header_is_spelled(limited, sessi
     )
     assert refused.status_code == 429
     assert refused.headers["ratelimit-limit"] == "4"
+
+
+async def test_guessing_keys_counts_against_the_address_and_is_throttled(limited, session):
+    good = await make_key(session, "read", name="the-real-one")
+    bad = {"Authorization": "Bearer byl_guess"}
+    refused = [await limited.get("/v1/articles", headers=bad) for _ in range(3)]
+    assert [r.status_code for r in refused] == [401, 401, 401]
+    assert [r.headers["ratelimit-remaining"] for r in refused] == ["2", "1", "0"]
+    assert refused[0].headers["ratelimit-limit"] == "3"
+    assert refused[0].headers["www-authenticate"].startswith("Bearer")
+    throttled = await limited.get("/v1/articles", headers=bad)
+    assert throttled.status_code == 429
+    assert int(throttled.headers["retry-after"]) >= 1
+    assert (await limited.get("/v1/articles", headers=auth(good))).status_code == 200
