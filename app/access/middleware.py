@@ -132,8 +132,9 @@ class Gate:
         self.key_limit = key_limit
 
     def admit_now(self, scope: Scope) -> Admission | None:
-        """The admission if it needs nothing awaited (a cached key counted in memory, or
-        no key and no anonymous limit); None when `admit` must be awaited instead.
+        """The admission if it needs nothing awaited (no key, or a cached one, counted in
+        memory or not at all); None when `admit` must be awaited instead (a key to look up,
+        an unknown key's 401, a counter in Redis).
 
         This is every warm read, keyed or not, so it is kept flat: no coroutine, one hash,
         one dictionary lookup, one counter update (docs/PERFORMANCE.md, issue #3).
