@@ -195,4 +195,13 @@ async def add_article(
     return result.view
 
 
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """The JSON object a response carries; {} when it has no body (a 204)."""
+    if not response.content:
+        return {}
+    body = response.json()
+    assert isinstance(body, dict), body
+    return body
+
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

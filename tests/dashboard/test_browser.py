@@ -25,7 +25,7 @@ from sqlalchemy import text
 from app.access import service as access
 from app.core.db import make_engine, make_sessionmaker, session_scope
 from app.models import WebhookDelivery
-from tests.conftest import PG_URL, run_alembic
+from tests.conftest import PG_URL, json_object, run_alembic
 from tests.dashboard.test_webhook_stats import HOUR, delivery
 from tests.e2e.conftest import Database, Server, running_servers
 from tests.webhooks.conftest import subscribe
@@ -261,13 +261,13 @@ async def table(page: Page, table_id: str) -> list[list[str]]:
     return rows
 
 
-def api(newsroom: Newsroom, path: str, **params: Any) -> Any:
+def api(newsroom: Newsroom, path: str, **params: Any) -> dict[str, Any]:
     with newsroom.server.client() as client:
         response = client.get(
             f"/v1/stats/{path}", params=params, headers=bearer(newsroom.stats_key)
         )
     assert response.status_code == 200, response.text
-    return response.json()
+    return json_object(response)
 
 
 def texts(values: list[Any]) -> list[str]:

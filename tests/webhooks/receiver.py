@@ -35,8 +35,10 @@ class Received:
     status: int  # what the receiver answered (0: it hung)
 
     @property
-    def payload(self) -> Any:
-        return json.loads(self.body)
+    def payload(self) -> dict[str, Any]:
+        data = json.loads(self.body)
+        assert isinstance(data, dict), data
+        return data
 
 
 @dataclass

@@ -23,7 +23,7 @@ from sqlalchemy import text
 
 from app.access import service as access
 from app.core.db import make_engine, make_sessionmaker, session_scope
-from tests.conftest import PG_URL, run_alembic
+from tests.conftest import PG_URL, json_object, run_alembic
 from tests.e2e.conftest import (
     BYLINE,
     Database,
@@ -57,13 +57,14 @@ class Desk:
     partner: str  # a read+syndicate key: it owns the subscriptions
     writer: str
 
-    def call(self, method: str, path: str, key: str, **kwargs: Any) -> Any:
+    def call(self, method: str, path: str, key: str, **kwargs: Any) -> dict[str, Any]:
+        """The JSON object answered ({} for a 204); anything but a 2xx fails the test."""
         with self.server.client() as client:
             response = client.request(
                 method, path, headers={"Authorization": f"Bearer {key}"}, **kwargs
             )
         assert response.status_code < 300, response.text
-        return response.json() if response.content else None
+        return json_object(response)
 
 
 @pytest.fixture(scope="module")
