@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Security
@@ -21,6 +21,7 @@ from app.changes.schemas import ChangeFeedPage
 from app.core.deps import AppSettings, Now
 from app.core.errors import invalid_param
 from app.core.http import PRIVATE_CACHE_CONTROL, json_bytes
+from app.core.middleware import is_head
 
 router = APIRouter(prefix="/v1", tags=["syndication"])
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
@@ -126,11 +127,20 @@ async def export_articles(
     query = export.ExportQuery(reader, _instant(since), now, settings.public_base_url)
     notifier: ChangeNotifier = request.app.state.change_notifier
     cursor = await notifier.cursor()  # taken before the export reads anything
+    # A HEAD gets the GET's headers without the export being read (it would be dropped).
+    lines = (
+        _nothing() if is_head(request.scope) else export.lines(request.app.state.sessions, query)
+    )
     return StreamingResponse(
-        export.lines(request.app.state.sessions, query),
+        lines,
         media_type="application/x-ndjson",
         headers={"Cache-Control": PRIVATE_CACHE_CONTROL, CURSOR_HEADER: str(cursor)},
     )
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield  # an async generator that yields nothing
 
 
 def _instant(raw: str | None) -> dt.datetime | None:

@@ -57,6 +57,9 @@ def _incoming(scope: Scope) -> bytes | None:
     return None
 
 
+HEAD_STATE = "head"  # in scope["state"]: the client asked for HEAD (see is_head)
+
+
 class HeadAsGetMiddleware:
     """Answer HEAD exactly as GET, without the body (RFC 9110 section 9.3.2)."""
 
@@ -73,7 +76,14 @@ class HeadAsGetMiddleware:
                 message = {**message, "body": b""}
             await send(message)
 
+        scope.setdefault("state", {})[HEAD_STATE] = True
         await self.app({**scope, "method": "GET"}, receive, send_without_body)
+
+
+def is_head(scope: Scope) -> bool:
+    """Whether a request the routes see as GET was a HEAD: a route whose body is costly to
+    make (a streamed export) can then skip making it."""
+    return bool(scope.get("state", {}).get(HEAD_STATE))
 
 
 JSON_TYPES = ("application/json", "application/*+json")

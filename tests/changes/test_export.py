@@ -99,3 +99,20 @@ async def test_the_cursor_header_hands_over_to_the_feed_without_a_gap(
     after = await desk.create("After the export", status="published")
     body = await feed(client, keys.partner, cursor)
     assert [event["article_id"] for event in body["data"]] == [after["id"]]
+
+
+async def test_head_answers_the_headers_without_reading_the_export(
+    client, keys: Keys, desk: Desk, monkeypatch
+):
+    await newsroom(desk)
+    got = await client.get("/v1/export", headers=keys.partner)
+
+    def unread(*_: Any) -> Any:
+        raise AssertionError("a HEAD must not read the export")
+
+    monkeypatch.setattr(export, "lines", unread)
+    head = await client.head("/v1/export", headers=keys.partner)
+    assert head.status_code == 200
+    assert head.content == b""
+    for name in ("content-type", "cache-control", "byline-change-cursor"):
+        assert head.headers[name] == got.headers[name]
