@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 
@@ -107,7 +107,7 @@ async def test_head_answers_the_headers_without_reading_the_export(
     await newsroom(desk)
     got = await client.get("/v1/export", headers=keys.partner)
 
-    def unread(*_: Any) -> Any:
+    def unread(*_: object) -> NoReturn:
         raise AssertionError("a HEAD must not read the export")
 
     monkeypatch.setattr(export, "lines", unread)
