@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
 from collections import Counter
+from typing import cast
 
-from sqlalchemy import Executable, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Executable, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.db import session_scope
+from app.core.db import adding_upsert, session_scope
+from app.core.periodic import every
 from app.models import UsageDaily
 
 log = logging.getLogger("byline.usage")
@@ -52,10 +51,7 @@ class UsageRecorder:
             raise
 
     async def run(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            with contextlib.suppress(Exception):
-                await self.flush()
+        await every(interval, self.flush)
 
     async def today(self, session: AsyncSession, key_id: str) -> int:
         """Requests made today with this key: what is stored plus what is not flushed yet."""
@@ -75,16 +71,9 @@ def _row(key: UsageKey, count: int) -> dict[str, object]:
 
 
 def _upsert(session: AsyncSession) -> Executable:
-    """INSERT that adds to the count of an existing row (both dialects spell it alike)."""
-    keys = ["day", "key_id", "endpoint", "status"]
-    if session.get_bind().dialect.name == "postgresql":
-        pg = postgresql.insert(UsageDaily)
-        return pg.on_conflict_do_update(
-            index_elements=keys, set_={"count": UsageDaily.count + pg.excluded.count}
-        )
-    lite = sqlite.insert(UsageDaily)
-    return lite.on_conflict_do_update(
-        index_elements=keys, set_={"count": UsageDaily.count + lite.excluded.count}
+    table = cast(Table, UsageDaily.__table__)
+    return adding_upsert(
+        session.get_bind().dialect.name, table, ["day", "key_id", "endpoint", "status"]
     )
 
 

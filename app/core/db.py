@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from sqlalchemy import DateTime, MetaData, Select, event
+from sqlalchemy import DateTime, Executable, MetaData, Select, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.engine.url import make_url
@@ -122,3 +123,15 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
         except BaseException:
             await session.rollback()
             raise
+
+
+def adding_upsert(dialect: str, table: Table, keys: list[str]) -> Executable:
+    """INSERT of counter rows that adds `count` to the row with the same `keys` if there is one.
+
+    Every maintained count (statistics, views, usage) is written this way, so concurrent
+    writers add to a row instead of overwriting it.
+    """
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return insert.on_conflict_do_update(
+        index_elements=keys, set_={"count": table.c.count + insert.excluded.count}
+    )

@@ -30,9 +30,9 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from app.core.db import adding_upsert
 from app.models import (
     Article,
     ArticleAuthor,
@@ -199,17 +199,7 @@ def _dialect(db: Executor) -> str:
 def _adding(
     dialect: str, model: type[StatsDaily] | type[StatsTermCount], keys: list[str]
 ) -> Executable:
-    """INSERT that adds to the count of an existing row (both dialects spell it alike)."""
-    table = cast(Table, model.__table__)
-    if dialect == "postgresql":
-        pg = postgresql.insert(table)
-        return pg.on_conflict_do_update(
-            index_elements=keys, set_={"count": table.c.count + pg.excluded.count}
-        )
-    lite = sqlite.insert(table)
-    return lite.on_conflict_do_update(
-        index_elements=keys, set_={"count": table.c.count + lite.excluded.count}
-    )
+    return adding_upsert(dialect, cast(Table, model.__table__), keys)
 
 
 # ---- reading: live counts split at `now`

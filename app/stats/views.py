@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import time
 from collections import Counter
@@ -13,7 +11,8 @@ from sqlalchemy import Executable, Table, delete, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.db import session_scope
+from app.core.db import adding_upsert, session_scope
+from app.core.periodic import every
 from app.models import ArticleViewsDaily, ArticleViewsRecent, StatsState
 
 MAX_REMEMBERED = 100_000  # (client, article) pairs kept per minute; beyond it, reads still count
@@ -65,10 +64,7 @@ class ViewCounter:
             raise
 
     async def run(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            with contextlib.suppress(Exception):
-                await self.flush()
+        await every(interval, self.flush)
 
 
 async def write_reads(session: AsyncSession, batch: Counter[ViewKey], today: dt.date) -> None:
@@ -147,14 +143,4 @@ def _adding(
     model: type[ArticleViewsDaily] | type[ArticleViewsRecent],
     keys: list[str],
 ) -> Executable:
-    """INSERT that adds to the count of an existing row (both dialects spell it alike)."""
-    table = cast(Table, model.__table__)
-    if session.get_bind().dialect.name == "postgresql":
-        pg = postgresql.insert(table)
-        return pg.on_conflict_do_update(
-            index_elements=keys, set_={"count": table.c.count + pg.excluded.count}
-        )
-    lite = sqlite.insert(table)
-    return lite.on_conflict_do_update(
-        index_elements=keys, set_={"count": table.c.count + lite.excluded.count}
-    )
+    return adding_upsert(session.get_bind().dialect.name, cast(Table, model.__table__), keys)
