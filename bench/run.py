@@ -70,7 +70,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--articles", type=int, default=100_000, help="corpus size (100000)")
     add("--duration", type=float, default=10.0, help="seconds per measured run (10)")
     add("--connections", type=int, default=64, help="wrk connections (64)")
-    add("--rounds", type=int, default=3, help="interleaved rounds of compared scenarios (3)")
+    add("--rounds", type=int, default=4, help="interleaved rounds of compared scenarios (4)")
     add("--warmup", type=float, default=2.0, help="warm-up seconds before each run (2)")
     add("--search-word", default=SEARCH_WORD, help=f"the q= word ({SEARCH_WORD})")
     add("--search-connections", type=int, default=1, help="connections of the search p95 run (1)")
@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print("[red]interrupted[/red]")
         return 130
     targets = evaluate(runs, rss, corpus, in_process)
-    report(console, runs, rss, corpus, targets)
+    report(console, runs, rss, corpus, targets, in_process)
     write_results(args, runs, rss, corpus, targets, in_process)
     return 0 if all(t.passed for t in targets) else 1
 
@@ -129,8 +129,17 @@ def measure(
 
 
 def schedule(rounds: int) -> list[str]:
-    """The order of the runs: each group's scenarios in turn, `rounds` times, then the rest."""
-    order = [key for group in GROUPS for _ in range(rounds) for key in group]
+    """The order of the runs: each group's scenarios in turn, `rounds` times, then the rest.
+
+    Every other round runs its group backwards (A B, then B A): when the machine drifts
+    during a run, a scenario that always came second would pay for it in every round.
+    """
+    order = [
+        key
+        for group in GROUPS
+        for round_ in range(rounds)
+        for key in (group if round_ % 2 == 0 else group[::-1])
+    ]
     return order + list(ALONE)
 
 
@@ -262,11 +271,15 @@ def evaluate(
     keyed = median_ratio(runs, "detail_keyed", "minimal", lambda m: m.rps)
     key_cost = median_ratio(runs, "detail_keyed", "detail", lambda m: m.rps)
     key_cpu = median_ratio(runs, "detail", "detail_keyed", lambda m: m.server_cpu_us or 0.0)
+    # What a whole warm read costs the server over a socket (kernel and event loop included).
+    read_cpu_us = statistics.median(m.server_cpu_us or 0.0 for m in runs["detail"])
     # Usage accounting (issue #5): one in-memory count per request, timed on its own and
     # compared with what a whole warm read costs the server.
-    usage_share = usage_record_us() / statistics.median(
-        m.server_cpu_us or 0.0 for m in runs["detail"]
-    )
+    usage_share = usage_record_us() / read_cpu_us
+    # The key's own cost, taken steadily in process as keyed minus anonymous (the kernel's
+    # work is the same for both), as a share of that whole read: the issue's "keys and
+    # limits must not cost the read path more than 10%" without the ±20% socket noise.
+    key_share = in_process.extra_us / read_cpu_us
     not_modified = median_ratio(runs, "not_modified", "minimal", lambda m: m.rps)
     feed = median_ratio(runs, "feed", "minimal_feed", lambda m: m.rps)
     ninjs = median_ratio(runs, "ninjs", "minimal_ninjs", lambda m: m.rps)
@@ -290,10 +303,10 @@ def evaluate(
             key_cost >= 0.9,
         ),
         Target(
-            "keys cost reads ≤ 10% (in process, no sockets: steadier)",
-            f"{in_process.ratio:.2f}× anonymous",
-            "≥ 0.90×",
-            in_process.ratio >= 0.9,
+            "keys cost reads ≤ 10% (µs added in process / read's server CPU)",
+            f"{key_share:.1%}",
+            "≤ 10%",
+            key_share <= 0.10,
         ),
         Target(
             "usage accounting ≤ 5% of a warm read's CPU",
@@ -314,7 +327,7 @@ def evaluate(
 
 def report(
     console: Console, runs: Runs, rss: tuple[float, float], corpus: CorpusInfo,
-    targets: list[Target],
+    targets: list[Target], in_process: KeyCost,
 ) -> None:  # fmt: skip
     table = Table(title="scenarios (wrk, 1 thread; the median run of each)")
     columns = ("scenario", "req/s", "p50 ms", "p95 ms", "p99 ms", "CPU µs/req", "req/s of each run")
@@ -331,6 +344,11 @@ def report(
     how = "built in this run" if corpus.built_now else f"reused, built {corpus.built_at}"
     console.print(f"demo corpus: {corpus.articles:,} articles, {how}: {corpus.demo_seconds:.1f} s")
     console.print(f"byline RSS after the runs: {rss[0]:.0f} MB (peak {rss[1]:.0f} MB)")
+    console.print(
+        f"warm detail GET in process (no sockets): anonymous {in_process.anonymous_us:.2f} µs, "
+        f"keyed {in_process.keyed_us:.2f} µs (+{in_process.extra_us:.2f} µs), "
+        f"{in_process.ratio:.3f}× (the kernel's share of a read left out)"
+    )
     checks = Table(title="targets (ratios: median of the rounds)")
     for column in ("target", "measured", "required", "result"):
         checks.add_column(column)
