@@ -44,6 +44,10 @@ class WebhookSubscription(Base):
     categories: Mapped[list[str] | None] = mapped_column(JSONType)
     # Kept as given: signing needs the secret itself (HMAC), not a hash of it.
     secret: Mapped[str] = mapped_column(String(100))
+    # After a rotation, the secret it replaced keeps signing (beside the new one) until
+    # this time, so the receiver can switch secrets without rejecting a delivery.
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default=SubscriptionStatus.ACTIVE.value)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     failing_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +22,22 @@ RESPONSE_READ_LIMIT = 64 * 1024  # enough to keep the connection; a receiver's b
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """Where a subscription's deliveries go, and the secret they are signed with."""
+    """Where a subscription's deliveries go, and the secret(s) they are signed with."""
 
     url: str
     signer: Webhook
+    # The secret a rotation replaced, and until when it still signs (beside `signer`).
+    previous: Webhook | None = None
+    previous_until: dt.datetime | None = None
+
+    def signers(self, now: dt.datetime) -> tuple[Webhook, ...]:
+        if (
+            self.previous is not None
+            and self.previous_until is not None
+            and now < self.previous_until
+        ):
+            return (self.signer, self.previous)
+        return (self.signer,)
 
 
 def iso(moment: dt.datetime) -> str:
@@ -60,16 +73,22 @@ def message_body(claimed: Claimed, base_url: str) -> bytes:
 
 
 def signed_headers(
-    message_id: str, body: bytes, signer: Webhook, now: dt.datetime
+    message_id: str, body: bytes, signers: Sequence[Webhook], now: dt.datetime
 ) -> dict[str, str]:
-    """The Standard Webhooks headers; the timestamp is the send time, signed with the body."""
+    """The Standard Webhooks headers; the timestamp is the send time, signed with the body.
+
+    With several secrets (during a rotation) the signature header lists one signature per
+    secret, space-separated, as the spec provides: a receiver accepts the message if any
+    of them verifies with the secret it holds.
+    """
     now = now.astimezone(dt.UTC)
+    text = body.decode()
     return {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
         "webhook-id": message_id,
         "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": signer.sign(message_id, now, body.decode()),
+        "webhook-signature": " ".join(s.sign(message_id, now, text) for s in signers),
     }
 
 
@@ -84,7 +103,7 @@ async def attempt(
     error: str | None = None
     try:
         check_url(target.url, policy)  # the settings may have tightened since it was made
-        headers = signed_headers(claimed.message_id, body, target.signer, started)
+        headers = signed_headers(claimed.message_id, body, target.signers(started), started)
         async with asyncio.timeout(timeout):  # the whole attempt, DNS and TLS included
             status = await _post(client, target.url, body, headers)
         if not 200 <= status < 300:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -19,6 +20,7 @@ from app.webhooks.schemas import (
     WebhookCreated,
     WebhookList,
     WebhookRead,
+    WebhookRotate,
 )
 from app.webhooks.ssrf import Policy
 
@@ -73,6 +75,27 @@ async def get_webhook(
     """One subscription (without its secret), with its status: `active` or `failing`."""
     response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
     return _read(await service.get(session, key, webhook_id))
+
+
+@router.post(
+    "/{webhook_id}/rotate-secret",
+    operation_id="rotateWebhookSecret",
+    response_model=WebhookCreated,
+    responses={**PROBLEMS, **NOT_FOUND, 422: {"description": "Bad overlap"}},
+)
+async def rotate_secret(
+    webhook_id: str, session: WriteSession, now: Now, response: Response, key: AnyKey,
+    body: WebhookRotate | None = None,
+) -> WebhookCreated:  # fmt: skip
+    """A new signing secret, shown in this response only. Until `previous_secret_expires_at`
+    (`overlap_seconds`, one day by default) every delivery carries a signature with each
+    secret, so the receiver can switch to the new one without rejecting a message."""
+    overlap = dt.timedelta(seconds=(body or WebhookRotate()).overlap_seconds)
+    subscription, secret = await service.rotate_secret(
+        session, key, webhook_id, overlap=overlap, now=now
+    )
+    response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
+    return WebhookCreated(**_read(subscription).model_dump(), secret=secret)
 
 
 @router.delete(

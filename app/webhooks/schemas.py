@@ -39,12 +39,33 @@ class WebhookRead(BaseModel):
     created_at: dt.datetime
     failing_since: dt.datetime | None
     last_success_at: dt.datetime | None
+    previous_secret_expires_at: Annotated[
+        dt.datetime | None,
+        Field(description="After a rotation: until when the replaced secret also signs."),
+    ] = None
 
 
 class WebhookCreated(WebhookRead):
-    """The new subscription with its signing secret: shown this once, never again."""
+    """A subscription with its new signing secret (on creation or rotation): shown once."""
 
     secret: str
+
+
+MAX_OVERLAP_SECONDS = 7 * 86400
+
+
+class WebhookRotate(BaseModel):
+    """How long the secret being replaced keeps signing beside the new one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    overlap_seconds: Annotated[
+        int,
+        Field(
+            ge=0, le=MAX_OVERLAP_SECONDS,
+            description="Seconds the old secret also signs deliveries (0: stop at once).",
+        ),
+    ] = 86400  # fmt: skip
 
 
 class WebhookList(BaseModel):

@@ -115,6 +115,25 @@ async def get(session: AsyncSession, caller: KeyInfo, subscription_id: str) -> W
     return found
 
 
+async def rotate_secret(
+    session: AsyncSession, caller: KeyInfo, subscription_id: str, *, overlap: dt.timedelta,
+    now: dt.datetime,
+) -> tuple[WebhookSubscription, str]:  # fmt: skip
+    """Give the subscription a new secret; the old one also signs until `now + overlap`.
+
+    Only the secret being replaced is kept: rotating again during an overlap ends the
+    older secret's at once (the receiver was told about the newer one by then).
+    """
+    found = await get(session, caller, subscription_id)
+    secret = new_secret()
+    keep = overlap > dt.timedelta(0)
+    found.previous_secret = found.secret if keep else None
+    found.previous_secret_expires_at = now + overlap if keep else None
+    found.secret = secret
+    await session.flush()
+    return found, secret
+
+
 async def delete_subscription(session: AsyncSession, caller: KeyInfo, subscription_id: str) -> None:
     """Delete a subscription with its pending deliveries and its log."""
     found = await get(session, caller, subscription_id)

@@ -145,11 +145,18 @@ class Worker:
         """Where the subscriptions' deliveries go; a revoked owner's subscriptions are absent."""
         async with self.reads() as session:
             rows = await session.execute(
-                select(WebhookSubscription.id, WebhookSubscription.url, WebhookSubscription.secret)
+                select(
+                    WebhookSubscription.id, WebhookSubscription.url, WebhookSubscription.secret,
+                    WebhookSubscription.previous_secret,
+                    WebhookSubscription.previous_secret_expires_at,
+                )
                 .join(ApiKey, ApiKey.id == WebhookSubscription.key_id)
                 .where(WebhookSubscription.id.in_(list(subscription_ids)), ApiKey.revoked_at.is_(None))
             )  # fmt: skip
-            return {sub_id: Target(url, Webhook(secret)) for sub_id, url, secret in rows}
+            return {
+                sub_id: Target(url, Webhook(secret), Webhook(old) if old else None, until)
+                for sub_id, url, secret, old, until in rows
+            }
 
     async def deliver(self, client: httpx.AsyncClient, target: Target, claimed: Claimed) -> Outcome:
         try:

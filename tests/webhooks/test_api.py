@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 
 import pytest
 from standardwebhooks import Webhook
 
+from app.models import WebhookSubscription
 from tests.access.test_keys import auth
 from tests.webhooks.conftest import new_key
 
@@ -172,3 +174,72 @@ class TestBadInput:
         assert too_many.status_code == 422
         empty = await client.get(path, headers=auth(partner))
         assert empty.json() == {"data": [], "meta": {"limit": 50, "next_cursor": None}}
+
+
+class TestRotateSecret:
+    async def test_a_new_secret_once_and_the_old_one_kept_a_day(self, client, session):
+        _, partner = await new_key(session, "syndicate")
+        made = (await create(client, partner)).json()
+        path = f"/v1/webhooks/{made['id']}"
+        before = dt.datetime.now(dt.UTC)
+        response = await client.post(f"{path}/rotate-secret", headers=auth(partner))
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["secret"].startswith("whsec_")
+        assert body["secret"] != made["secret"]
+        Webhook(body["secret"])
+        assert response.headers["cache-control"] == "private, no-store"
+        until = dt.datetime.fromisoformat(body["previous_secret_expires_at"])
+        assert (
+            dt.timedelta(hours=23, minutes=59) < until - before <= dt.timedelta(days=1, minutes=1)
+        )
+        shown = (await client.get(path, headers=auth(partner))).json()
+        assert shown["previous_secret_expires_at"] == body["previous_secret_expires_at"]
+        assert "secret" not in shown
+        assert made["previous_secret_expires_at"] is None
+
+    async def test_overlap_zero_retires_the_old_secret_at_once(self, client, session):
+        _, partner = await new_key(session, "syndicate")
+        sub_id = (await create(client, partner)).json()["id"]
+        response = await client.post(
+            f"/v1/webhooks/{sub_id}/rotate-secret",
+            json={"overlap_seconds": 0},
+            headers=auth(partner),
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["previous_secret_expires_at"] is None
+
+    @pytest.mark.parametrize(
+        ("body", "loc"),
+        [
+            ({"overlap_seconds": -1}, ["body", "overlap_seconds"]),
+            ({"overlap_seconds": 7 * 86400 + 1}, ["body", "overlap_seconds"]),
+            ({"overlap_seconds": "soon"}, ["body", "overlap_seconds"]),
+            ({"secret": "whsec_mine"}, ["body", "secret"]),
+        ],
+    )
+    async def test_bad_overlap_is_422_and_changes_nothing(self, client, session, body, loc):
+        _, partner = await new_key(session, "syndicate")
+        made = (await create(client, partner)).json()
+        path = f"/v1/webhooks/{made['id']}/rotate-secret"
+        response = await client.post(path, json=body, headers=auth(partner))
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert loc in [e["loc"] for e in response.json()["errors"]]
+        stored = await session.get(WebhookSubscription, made["id"])
+        assert stored is not None
+        await session.refresh(stored)
+        assert (stored.secret, stored.previous_secret) == (made["secret"], None)
+
+    async def test_only_the_owner_or_an_admin_rotates(self, client, session):
+        _, owner = await new_key(session, "syndicate")
+        _, stranger = await new_key(session, "syndicate")
+        _, reader = await new_key(session, "read")
+        _, admin = await new_key(session, "admin")
+        path = f"/v1/webhooks/{(await create(client, owner)).json()['id']}/rotate-secret"
+        assert (await client.post(path)).status_code == 401
+        assert (await client.post(path, headers=auth(reader))).status_code == 403
+        assert (await client.post(path, headers=auth(stranger))).status_code == 404
+        assert (await client.post(path, headers=auth(admin))).status_code == 200
+        unknown = "/v1/webhooks/whk_unknown/rotate-secret"
+        assert (await client.post(unknown, headers=auth(admin))).status_code == 404

@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
 from sqlalchemy import func, select
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from app.access import service as access
+from app.access.service import KeyInfo
 from app.models import Change
+from app.webhooks import service
 from tests.access.test_keys import auth
 from tests.conftest import BASE_URL, add_article
 from tests.webhooks.conftest import deliveries, make_worker, new_key, subscribe
@@ -182,3 +186,35 @@ async def test_the_worker_lifts_embargoes_and_delivers_them(session, settings, s
     assert (data["event"], data["article_id"], data["revision"]) == ("published", view.id, 1)
     assert data["article"]["status"] == "published"
     assert [d.state for d in await deliveries(session, subscription.id)] == ["delivered"]
+
+
+async def test_during_a_rotation_both_secrets_verify_and_after_it_only_the_new(
+    session, settings, sessions, receiver
+):
+    owner, _ = await new_key(session, "syndicate")
+    subscription, old = await subscribe(session, owner, url=receiver.url("rotating"))
+    admin = KeyInfo("admin", "admin", frozenset({"admin"}), None, None)
+    now = dt.datetime.now(dt.UTC)
+    _, new = await service.rotate_secret(
+        session, admin, subscription.id, overlap=dt.timedelta(hours=1), now=now
+    )
+    receiver.expect("rotating", new)
+    await add_article(session, settings)
+    worker = make_worker(sessions)
+    await worker.drain()
+
+    [during] = receiver.on("rotating")
+    assert during.verified
+    assert len(during.headers["webhook-signature"].split(" ")) == 2
+    Webhook(old).verify(during.body, during.headers)  # a receiver still on the old secret
+
+    # The overlap is over: the old secret signs nothing more.
+    subscription.previous_secret_expires_at = now - dt.timedelta(seconds=1)
+    await session.flush()
+    await add_article(session, settings, headline="After the overlap")
+    await worker.drain()
+    after = receiver.on("rotating")[-1]
+    assert after.verified
+    assert len(after.headers["webhook-signature"].split(" ")) == 1
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old).verify(after.body, after.headers)
