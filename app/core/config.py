@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(32, ge=1, le=1000)
     webhook_poll_interval: float = Field(0.5, gt=0, le=60)
     webhook_retention_days: int = Field(30, ge=1)
+    # A subscription failing this long (every delivery running out of attempts) is disabled;
+    # 0 keeps failing subscriptions receiving forever.
+    webhook_disable_after_days: float = Field(5.0, ge=0, le=365)
 
     @field_validator("database_url")
     @classmethod

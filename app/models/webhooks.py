@@ -17,13 +17,16 @@ from app.models.types import BigIntKey, JSONType
 class SubscriptionStatus(enum.StrEnum):
     ACTIVE = "active"
     FAILING = "failing"  # a delivery ran out of attempts; the next success clears it
+    # Failing for BYLINE_WEBHOOK_DISABLE_AFTER_DAYS: nothing more is queued or sent until
+    # the owner enables it again (POST /v1/webhooks/{id}/enable).
+    DISABLED = "disabled"
 
 
 class DeliveryState(enum.StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"  # every attempt failed
-    CANCELLED = "cancelled"  # the owning key was revoked before delivery
+    CANCELLED = "cancelled"  # the owning key was revoked, or the subscription disabled, first
 
 
 def _values(kind: type[enum.StrEnum]) -> str:

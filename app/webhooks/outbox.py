@@ -81,7 +81,10 @@ async def audiences(session: AsyncSession) -> list[Audience]:
             ApiKey.id, ApiKey.name, ApiKey.scopes, ApiKey.categories,
         )
         .join(ApiKey, ApiKey.id == WebhookSubscription.key_id)
-        .where(ApiKey.revoked_at.is_(None))
+        .where(
+            ApiKey.revoked_at.is_(None),
+            WebhookSubscription.status != SubscriptionStatus.DISABLED.value,
+        )
     )  # fmt: skip
     return [
         Audience(
@@ -314,6 +317,11 @@ async def settle(
     settlements = [_settlement(o, now, settings, rng) for o in outcomes]
     await session.execute(SETTLE, settlements)
     await _mark_subscriptions(session, made, settlements, now)
+    if settings.webhook_disable_after_days > 0:
+        failing_since = now - dt.timedelta(days=settings.webhook_disable_after_days)
+        await _disable_failing(
+            session, {o.delivery.subscription_id for o in made}, failing_since, now
+        )
 
 
 async def _mark_subscriptions(
@@ -343,6 +351,38 @@ async def _mark_subscriptions(
             update(subs)
             .where(subs.id.in_(failing), subs.status == SubscriptionStatus.ACTIVE)
             .values(status=SubscriptionStatus.FAILING.value, failing_since=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def _disable_failing(
+    session: AsyncSession, subscription_ids: set[str], failing_since: dt.datetime,
+    now: dt.datetime,
+) -> None:  # fmt: skip
+    """Disable those of these subscriptions failing since `failing_since` or earlier, and
+    cancel what they still had queued: a receiver gone for days is not retried forever."""
+    subs = WebhookSubscription
+    disabled = list(
+        await session.scalars(
+            update(subs)
+            .where(
+                subs.id.in_(subscription_ids),
+                subs.status == SubscriptionStatus.FAILING.value,
+                subs.failing_since <= failing_since,
+            )
+            .values(status=SubscriptionStatus.DISABLED.value)
+            .returning(subs.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if disabled:
+        await session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.subscription_id.in_(disabled),
+                WebhookDelivery.state == DeliveryState.PENDING.value,
+            )
+            .values(state=DeliveryState.CANCELLED.value, finished_at=now, claim=None)
             .execution_options(synchronize_session=False)
         )
 

@@ -78,6 +78,21 @@ async def get_webhook(
 
 
 @router.post(
+    "/{webhook_id}/enable",
+    operation_id="enableWebhook",
+    response_model=WebhookRead,
+    responses={**PROBLEMS, **NOT_FOUND},
+)
+async def enable_webhook(
+    webhook_id: str, session: WriteSession, response: Response, key: AnyKey
+) -> WebhookRead:
+    """Make a `disabled` (or `failing`) subscription `active` again. Events of the time it
+    was disabled are not sent: replay them from the change feed (`GET /v1/changes`)."""
+    response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
+    return _read(await service.enable(session, key, webhook_id))
+
+
+@router.post(
     "/{webhook_id}/rotate-secret",
     operation_id="rotateWebhookSecret",
     response_model=WebhookCreated,

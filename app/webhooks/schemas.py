@@ -35,7 +35,7 @@ class WebhookRead(BaseModel):
     events: list[str]
     categories: list[str] | None
     key_id: str
-    status: Literal["active", "failing"]
+    status: Literal["active", "failing", "disabled"]
     created_at: dt.datetime
     failing_since: dt.datetime | None
     last_success_at: dt.datetime | None

@@ -134,6 +134,19 @@ async def rotate_secret(
     return found, secret
 
 
+async def enable(
+    session: AsyncSession, caller: KeyInfo, subscription_id: str
+) -> WebhookSubscription:
+    """Make a subscription active again (a no-op for an active one): events from now on
+    are delivered; those of the time it was disabled are in the change feed."""
+    found = await get(session, caller, subscription_id)
+    if found.status != SubscriptionStatus.ACTIVE:
+        found.status = SubscriptionStatus.ACTIVE.value
+        found.failing_since = None
+        await session.flush()
+    return found
+
+
 async def delete_subscription(session: AsyncSession, caller: KeyInfo, subscription_id: str) -> None:
     """Delete a subscription with its pending deliveries and its log."""
     found = await get(session, caller, subscription_id)

@@ -24,7 +24,7 @@ WINDOW = dt.timedelta(hours=24)
 class WebhookHealth(BaseModel):
     id: str
     url: str
-    status: Literal["active", "failing"]
+    status: Literal["active", "failing", "disabled"]
     failing_since: dt.datetime | None
     last_success_at: dt.datetime | None
     pending: int

@@ -243,3 +243,36 @@ class TestRotateSecret:
         assert (await client.post(path, headers=auth(admin))).status_code == 200
         unknown = "/v1/webhooks/whk_unknown/rotate-secret"
         assert (await client.post(unknown, headers=auth(admin))).status_code == 404
+
+
+class TestEnable:
+    async def test_only_the_owner_or_an_admin_enables(self, client, session):
+        _, owner = await new_key(session, "syndicate")
+        _, stranger = await new_key(session, "syndicate")
+        _, reader = await new_key(session, "read")
+        _, admin = await new_key(session, "admin")
+        sub_id = (await create(client, owner)).json()["id"]
+        path = f"/v1/webhooks/{sub_id}/enable"
+        assert (await client.post(path)).status_code == 401
+        assert (await client.post(path, headers=auth(reader))).status_code == 403
+        assert (await client.post(path, headers=auth(stranger))).status_code == 404
+        unknown = await client.post("/v1/webhooks/whk_unknown/enable", headers=auth(admin))
+        assert unknown.status_code == 404
+        assert unknown.headers["content-type"] == "application/problem+json"
+
+    async def test_enabling_a_disabled_subscription_clears_its_failure(self, client, session):
+        _, owner = await new_key(session, "syndicate")
+        _, admin = await new_key(session, "admin")
+        sub_id = (await create(client, owner)).json()["id"]
+        stored = await session.get(WebhookSubscription, sub_id)
+        assert stored is not None
+        stored.status, stored.failing_since = "disabled", dt.datetime.now(dt.UTC)
+        await session.flush()
+        shown = (await client.get(f"/v1/webhooks/{sub_id}", headers=auth(owner))).json()
+        assert shown["status"] == "disabled"
+        response = await client.post(f"/v1/webhooks/{sub_id}/enable", headers=auth(admin))
+        assert response.status_code == 200, response.text
+        assert response.headers["cache-control"] == "private, no-store"
+        assert (response.json()["status"], response.json()["failing_since"]) == ("active", None)
+        again = await client.post(f"/v1/webhooks/{sub_id}/enable", headers=auth(owner))
+        assert (again.status_code, again.json()["status"]) == (200, "active")

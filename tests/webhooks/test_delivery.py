@@ -218,3 +218,76 @@ async def test_during_a_rotation_both_secrets_verify_and_after_it_only_the_new(
     assert len(after.headers["webhook-signature"].split(" ")) == 1
     with pytest.raises(WebhookVerificationError):
         Webhook(old).verify(after.body, after.headers)
+
+
+async def _give_up_once(session, settings, worker, receiver, subscription) -> None:
+    """One article whose delivery runs out of attempts (the receiver answers 500)."""
+    await add_article(session, settings, headline=f"Undeliverable {len(receiver.on('gone'))}")
+
+    async def settled() -> bool:
+        return all(d.state != "pending" for d in await deliveries(session, subscription.id))
+
+    await drain_until(worker, settled)
+
+
+async def _backdate_failing(session, subscription, days: float) -> None:
+    subscription.failing_since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    await session.flush()
+
+
+async def test_a_subscription_failing_for_days_is_disabled_until_enabled(
+    client, session, settings, sessions, receiver
+):
+    owner, owner_secret = await new_key(session, "syndicate")
+    subscription, secret = await subscribe(session, owner, url=receiver.url("gone"))
+    receiver.expect("gone", secret, fail_first=1000)
+    worker = make_worker(sessions, webhook_max_attempts=2, webhook_disable_after_days=5)
+    await _give_up_once(session, settings, worker, receiver, subscription)
+    path = f"/v1/webhooks/{subscription.id}"
+    assert (await client.get(path, headers=auth(owner_secret))).json()["status"] == "failing"
+
+    # Failing for six days; one event is queued for later, another gives up now.
+    await _backdate_failing(session, subscription, days=6)
+    await add_article(session, settings, headline="Queued for later")
+    queued = (await deliveries(session, subscription.id))[-1]
+    queued.next_attempt_at = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    await session.flush()
+    await _give_up_once(session, settings, worker, receiver, subscription)
+
+    shown = (await client.get(path, headers=auth(owner_secret))).json()
+    assert shown["status"] == "disabled"
+    states = {d.id: d.state for d in await deliveries(session, subscription.id)}
+    assert states[queued.id] == "cancelled"
+    sent = len(receiver.on("gone"))
+    rows = len(states)
+    await add_article(session, settings, headline="While disabled")
+    await worker.drain()
+    assert len(await deliveries(session, subscription.id)) == rows  # nothing queued
+    assert len(receiver.on("gone")) == sent
+
+    # The owner fixes the receiver and enables the subscription: events flow again.
+    receiver.expect("gone", secret)
+    enabled = await client.post(f"{path}/enable", headers=auth(owner_secret))
+    assert enabled.status_code == 200, enabled.text
+    assert (enabled.json()["status"], enabled.json()["failing_since"]) == ("active", None)
+    view = await add_article(session, settings, headline="After enabling")
+    await worker.drain()
+    assert receiver.on("gone")[-1].payload["data"]["article_id"] == view.id
+    assert receiver.on("gone")[-1].verified
+
+
+async def test_with_disabling_turned_off_a_failing_subscription_keeps_receiving(
+    client, session, settings, sessions, receiver
+):
+    owner, owner_secret = await new_key(session, "syndicate")
+    subscription, secret = await subscribe(session, owner, url=receiver.url("flapping"))
+    receiver.expect("flapping", secret, fail_first=1000)
+    worker = make_worker(sessions, webhook_max_attempts=1, webhook_disable_after_days=0)
+    await add_article(session, settings)
+    await worker.drain()
+    await _backdate_failing(session, subscription, days=300)
+    await add_article(session, settings, headline="Still sent")
+    await worker.drain()
+    shown = await client.get(f"/v1/webhooks/{subscription.id}", headers=auth(owner_secret))
+    assert shown.json()["status"] == "failing"
+    assert len(receiver.on("flapping")) == 2

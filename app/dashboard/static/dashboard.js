@@ -300,7 +300,9 @@
       fillTable("table-webhooks", body.data.map((w) => {
         const status = document.createElement("td");
         const badge = document.createElement("span");
-        badge.className = "badge " + (w.status === "failing" ? "failing" : "active");
+        // Only known statuses become class names; anything else is shown plainly.
+        const known = ["active", "failing", "disabled"].includes(w.status);
+        badge.className = "badge " + (known ? w.status : "");
         badge.textContent = w.status;
         status.append(badge);
         return [cell(w.url, "url"), status, w.pending, w.delivered_24h, w.failed_24h,
