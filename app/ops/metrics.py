@@ -133,6 +133,7 @@ class QueueReading:
 
     deliveries: dict[str, int] | None = None
     failing_subscriptions: int | None = None
+    subscriptions: dict[str, int] | None = None  # by status: active, failing, disabled
 
 
 async def read_queue(sessions: async_sessionmaker[AsyncSession]) -> QueueReading:
@@ -153,12 +154,13 @@ async def _read_queue(sessions: async_sessionmaker[AsyncSession]) -> QueueReadin
             .group_by(WebhookDelivery.state)
         )
         deliveries = dict.fromkeys(states, 0) | {state: int(n) for state, n in rows}
-        failing = await session.scalar(
-            select(func.count()).where(
-                WebhookSubscription.status == SubscriptionStatus.FAILING.value
-            )
+        counted = await session.execute(
+            select(WebhookSubscription.status, func.count()).group_by(WebhookSubscription.status)
         )
-    return QueueReading(deliveries, int(failing or 0))
+        subscriptions = dict.fromkeys((s.value for s in SubscriptionStatus), 0)
+        subscriptions |= {status: int(n) for status, n in counted}
+    failing = subscriptions[SubscriptionStatus.FAILING.value]
+    return QueueReading(deliveries, failing, subscriptions)
 
 
 class Cached(Protocol):
@@ -232,6 +234,14 @@ class BylineCollector(Collector):
             "Subscriptions whose last delivery ran out of attempts.",
             value=reading.failing_subscriptions or 0,
         )
+        by_status = GaugeMetricFamily(
+            "byline_webhook_subscriptions",
+            "Webhook subscriptions by status (disabled: failing too long, nothing is sent).",
+            labels=["status"],
+        )
+        for status, count in sorted((reading.subscriptions or {}).items()):
+            by_status.add_metric([status], count)
+        yield by_status
 
 
 class Attempts(Protocol):

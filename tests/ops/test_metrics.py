@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import make_engine, make_sessionmaker
 from app.main import Byline, create_app
+from app.models import WebhookSubscription
 from app.ops.metrics import LATENCY_BUCKETS, RequestStats, read_queue, serve_worker_metrics
 from tests.access.test_keys import auth, make_key
 from tests.conftest import BASE_URL, add_article
@@ -93,7 +94,7 @@ async def test_requests_are_counted_by_route_template_and_status(client, session
 async def test_webhook_queue_depth_is_read_from_the_database(client, session, settings):
     headers = await stats_key(session)
     owner, _ = await new_key(session, "syndicate")
-    await subscribe(session, owner)
+    subscription, _ = await subscribe(session, owner)
     await session.commit()
     before = await scrape(client, headers)
     assert value(before, "byline_webhook_queue_read_ok") == 1
@@ -106,6 +107,18 @@ async def test_webhook_queue_depth_is_read_from_the_database(client, session, se
     )
     assert (("byline_webhook_deliveries", frozenset({("state", "failed")}))) in after
     assert ("byline_webhook_failing_subscriptions", frozenset()) in after
+    # A subscription disabled after failing too long is counted under its status.
+    stored = await session.get(WebhookSubscription, subscription.id)
+    assert stored is not None
+    stored.status = "disabled"
+    await session.commit()
+    disabled = await scrape(client, headers)
+    assert value(disabled, "byline_webhook_subscriptions", status="disabled") == (
+        value(after, "byline_webhook_subscriptions", status="disabled") + 1
+    )
+    assert value(disabled, "byline_webhook_subscriptions", status="active") == (
+        value(after, "byline_webhook_subscriptions", status="active") - 1
+    )
 
 
 async def test_an_unreachable_database_leaves_the_queue_unread_without_failing():
