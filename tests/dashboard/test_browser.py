@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, Response, async_playwright
+from playwright.async_api import Browser, Page, Response, Route, async_playwright
 from sqlalchemy import text
 
 from app.access import service as access
@@ -464,3 +464,40 @@ async def test_the_key_survives_a_reload_and_forget_drops_it(
 def test_screenshots_dir_is_git_ignored() -> None:
     ignored = (Path(__file__).resolve().parents[2] / ".gitignore").read_text().splitlines()
     assert "var/" in ignored
+
+
+PREFIX = "/byline"  # where a reverse proxy might serve Byline
+
+
+async def test_the_dashboard_works_behind_a_path_prefix(
+    newsroom: Newsroom, page: tuple[Page, Traffic]
+) -> None:
+    """The browser plays a proxy that serves Byline under /byline: every request the page
+    makes must stay under the prefix (it is passed on without it); any other is refused."""
+    tab, traffic = page
+    base = newsroom.server.base_url
+    outside: list[str] = []
+
+    async def proxy(route: Route) -> None:
+        path = route.request.url.removeprefix(base)
+        if path.startswith(PREFIX + "/"):
+            await route.continue_(url=base + path.removeprefix(PREFIX))
+        else:
+            outside.append(path)
+            await route.fulfill(status=404, body="outside the prefix")
+
+    await tab.route(f"{base}/**", proxy)
+    await sign_in(tab, base + PREFIX, newsroom.stats_key)
+    assert outside == []
+    assert await tab.get_attribute("body", "data-state") == "ready"
+    assert await chart(tab, "chart-categories") == categories_chart(newsroom)
+    assert any(url.startswith(f"{base}{PREFIX}/v1/stats/") for url, _ in traffic.requests)
+
+
+def categories_chart(newsroom: Newsroom) -> dict[str, Any]:
+    """The categories chart the dashboard should draw, from the API's own answer."""
+    rows = api(newsroom, "categories")["data"]
+    return {
+        "labels": [row["name"] for row in rows],
+        "sets": [{"label": "Articles", "data": [row["count"] for row in rows]}],
+    }

@@ -83,7 +83,9 @@
   }
 
   async function api(path, params) {
-    const url = new URL(path, window.location.origin);
+    // Relative to the page, not the origin: behind a proxy that serves Byline under a path
+    // prefix, /prefix/dashboard must call /prefix/v1/… (and without one, /v1/…).
+    const url = new URL(path.replace(/^\//, ""), document.baseURI);
     for (const [name, value] of Object.entries(params || {})) url.searchParams.set(name, value);
     let response;
     try {
