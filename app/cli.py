@@ -29,6 +29,8 @@ from app.core.errors import AppError
 from app.core.paths import ALEMBIC_INI
 from app.ingest.service import ImportOutcome, collect_files, import_files
 from app.ops.logs import configure_logging, log_config
+from app.webhooks import service as webhooks
+from app.webhooks.secrets import SecretBox, SecretUnavailable, box_of
 
 cli = typer.Typer(
     help="Byline: structured news articles as an API.", no_args_is_help=True, add_completion=False
@@ -224,6 +226,30 @@ async def _keys_revoke(id_or_name: str) -> KeyRead:
             )
         except AppError as exc:
             raise typer.BadParameter(exc.detail) from None
+
+
+webhooks_cli = typer.Typer(help="Webhook subscriptions' signing secrets.", no_args_is_help=True)
+cli.add_typer(webhooks_cli, name="webhooks")
+
+
+@webhooks_cli.command("seal-secrets")
+def webhooks_seal_secrets() -> None:
+    """Encrypt every stored signing secret with the first key of BYLINE_SECRET_KEYS (those
+    stored clear, and those encrypted with an older key). All or nothing."""
+    settings = get_settings()
+    if not settings.secret_keys:
+        raise typer.BadParameter("BYLINE_SECRET_KEYS is not set: there is no key to encrypt with")
+    try:
+        count = asyncio.run(_reseal(box_of(settings)))
+    except SecretUnavailable as exc:
+        typer.echo(f"nothing changed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"the secrets of {count} subscription(s) are encrypted with the first key")
+
+
+async def _reseal(box: SecretBox) -> int:
+    async with _unit_of_work() as session:
+        return await webhooks.reseal_secrets(session, box)
 
 
 @contextlib.asynccontextmanager

@@ -6,7 +6,8 @@ import re
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SQLITE_DEFAULT = "sqlite:///var/byline.db"
@@ -38,7 +39,10 @@ def _backend(url: str) -> str:
 class Settings(BaseSettings):
     """Byline's configuration, read from the environment (prefix BYLINE_)."""
 
-    model_config = SettingsConfigDict(env_prefix="BYLINE_", extra="ignore")
+    # Errors name the setting, never its value: values hold passwords and keys.
+    model_config = SettingsConfigDict(
+        env_prefix="BYLINE_", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = SQLITE_DEFAULT
     # A read replica for public reads (docs/DEPLOY.md); unset, everything uses database_url.
@@ -76,6 +80,9 @@ class Settings(BaseSettings):
     # A subscription failing this long (every delivery running out of attempts) is disabled;
     # 0 keeps failing subscriptions receiving forever.
     webhook_disable_after_days: float = Field(5.0, ge=0, le=365)
+    # Fernet keys, comma-separated: the first encrypts webhook signing secrets at rest, every
+    # one decrypts (a key is retired by moving it back, then removing it). Unset: stored clear.
+    secret_keys: Annotated[list[SecretStr], NoDecode] = []
 
     @field_validator("database_url")
     @classmethod
@@ -107,6 +114,26 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an absolute http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("secret_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @field_validator("secret_keys")
+    @classmethod
+    def _fernet_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for number, key in enumerate(value, start=1):
+            try:
+                Fernet(key.get_secret_value())
+            except ValueError:
+                # The key itself is never echoed: the message says which one, not what it is.
+                raise ValueError(
+                    f"key {number} is not a Fernet key (32 url-safe base64-encoded bytes)"
+                ) from None
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -13,6 +13,8 @@ from app.core.db import Base, UTCDateTime
 from app.models.article import Article
 from app.models.types import BigIntKey, JSONType
 
+SECRET_LENGTH = 400  # a Fernet token of a 50-character secret is 164 characters
+
 
 class SubscriptionStatus(enum.StrEnum):
     ACTIVE = "active"
@@ -45,11 +47,12 @@ class WebhookSubscription(Base):
     url: Mapped[str] = mapped_column(String(2000))
     events: Mapped[list[str]] = mapped_column(JSONType)
     categories: Mapped[list[str] | None] = mapped_column(JSONType)
-    # Kept as given: signing needs the secret itself (HMAC), not a hash of it.
-    secret: Mapped[str] = mapped_column(String(100))
+    # Signing needs the secret itself (HMAC), not a hash of it: kept encrypted when
+    # BYLINE_SECRET_KEYS is set (`fernet:<token>`, app/webhooks/secrets.py), else as given.
+    secret: Mapped[str] = mapped_column(String(SECRET_LENGTH))
     # After a rotation, the secret it replaced keeps signing (beside the new one) until
     # this time, so the receiver can switch secrets without rejecting a delivery.
-    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret: Mapped[str | None] = mapped_column(String(SECRET_LENGTH))
     previous_secret_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default=SubscriptionStatus.ACTIVE.value)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

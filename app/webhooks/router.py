@@ -22,6 +22,7 @@ from app.webhooks.schemas import (
     WebhookRead,
     WebhookRotate,
 )
+from app.webhooks.secrets import box_of
 from app.webhooks.ssrf import Policy
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -50,7 +51,9 @@ async def create_webhook(
 ) -> WebhookCreated:  # fmt: skip
     """Subscribe a URL to article events; the signing secret is in this response only."""
     policy = Policy(settings.webhook_allow_private_targets)
-    subscription, secret = await service.create(session, key, body, policy=policy, now=now)
+    subscription, secret = await service.create(
+        session, key, body, policy=policy, box=box_of(settings), now=now
+    )
     response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
     response.headers["Location"] = f"/v1/webhooks/{subscription.id}"
     return WebhookCreated(**_read(subscription).model_dump(), secret=secret)
@@ -99,15 +102,15 @@ async def enable_webhook(
     responses={**PROBLEMS, **NOT_FOUND, 422: {"description": "Bad overlap"}},
 )
 async def rotate_secret(
-    webhook_id: str, session: WriteSession, now: Now, response: Response, key: AnyKey,
-    body: WebhookRotate | None = None,
+    webhook_id: str, session: WriteSession, settings: AppSettings, now: Now, response: Response,
+    key: AnyKey, body: WebhookRotate | None = None,
 ) -> WebhookCreated:  # fmt: skip
     """A new signing secret, shown in this response only. Until `previous_secret_expires_at`
     (`overlap_seconds`, one day by default) every delivery carries a signature with each
     secret, so the receiver can switch to the new one without rejecting a message."""
     overlap = dt.timedelta(seconds=(body or WebhookRotate()).overlap_seconds)
     subscription, secret = await service.rotate_secret(
-        session, key, webhook_id, overlap=overlap, now=now
+        session, key, webhook_id, overlap=overlap, box=box_of(settings), now=now
     )
     response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
     return WebhookCreated(**_read(subscription).model_dump(), secret=secret)

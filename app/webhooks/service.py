@@ -21,6 +21,7 @@ from app.models import (
 )
 from app.webhooks.outbox import EVENTS
 from app.webhooks.schemas import WebhookCreate
+from app.webhooks.secrets import SecretBox, SecretUnavailable
 from app.webhooks.ssrf import Policy, Resolver, UnsafeTarget, check_target, system_resolver
 
 SECRET_PREFIX = "whsec_"
@@ -73,9 +74,9 @@ async def _checked_url(url: str, policy: Policy, resolve: Resolver) -> str:
 
 async def create(
     session: AsyncSession, caller: KeyInfo, data: WebhookCreate, *, policy: Policy,
-    now: dt.datetime, resolve: Resolver = system_resolver,
+    box: SecretBox, now: dt.datetime, resolve: Resolver = system_resolver,
 ) -> tuple[WebhookSubscription, str]:  # fmt: skip
-    """A new subscription; its signing secret is returned this once."""
+    """A new subscription; its signing secret is returned this once (and stored sealed)."""
     check_caller(caller)
     owner = await _owner(session, caller, data.key_id)
     categories = _check_categories(owner, data.categories)
@@ -84,7 +85,7 @@ async def create(
     subscription = WebhookSubscription(
         id="whk_" + secrets.token_hex(8), key_id=owner.id, url=url,
         events=[event for event in EVENTS if event in data.events],
-        categories=categories, secret=secret, status=SubscriptionStatus.ACTIVE.value,
+        categories=categories, secret=box.seal(secret), status=SubscriptionStatus.ACTIVE.value,
         created_at=now, failing_since=None, last_success_at=None,
     )  # fmt: skip
     session.add(subscription)
@@ -117,7 +118,7 @@ async def get(session: AsyncSession, caller: KeyInfo, subscription_id: str) -> W
 
 async def rotate_secret(
     session: AsyncSession, caller: KeyInfo, subscription_id: str, *, overlap: dt.timedelta,
-    now: dt.datetime,
+    box: SecretBox, now: dt.datetime,
 ) -> tuple[WebhookSubscription, str]:  # fmt: skip
     """Give the subscription a new secret; the old one also signs until `now + overlap`.
 
@@ -129,7 +130,7 @@ async def rotate_secret(
     keep = overlap > dt.timedelta(0)
     found.previous_secret = found.secret if keep else None
     found.previous_secret_expires_at = now + overlap if keep else None
-    found.secret = secret
+    found.secret = box.seal(secret)
     await session.flush()
     return found, secret
 
@@ -145,6 +146,22 @@ async def enable(
         found.failing_since = None
         await session.flush()
     return found
+
+
+async def reseal_secrets(session: AsyncSession, box: SecretBox) -> int:
+    """Store every subscription's secrets as `box` would now (encrypted with its first key);
+    how many subscriptions there are. One that no key opens raises SecretUnavailable, and
+    the caller's transaction then changes nothing."""
+    subscriptions = list(await session.scalars(select(WebhookSubscription).with_for_update()))
+    for found in subscriptions:
+        try:
+            found.secret = box.reseal(found.secret)
+            if found.previous_secret is not None:
+                found.previous_secret = box.reseal(found.previous_secret)
+        except SecretUnavailable as exc:
+            raise SecretUnavailable(f"subscription {found.id}: {exc}") from None
+    await session.flush()
+    return len(subscriptions)
 
 
 async def delete_subscription(session: AsyncSession, caller: KeyInfo, subscription_id: str) -> None:

@@ -31,6 +31,7 @@ from app.ops.metrics import serve_worker_metrics
 from app.webhooks import embargo, outbox
 from app.webhooks.delivery import Target, attempt, message_body
 from app.webhooks.outbox import Claimed, Outcome
+from app.webhooks.secrets import SecretUnavailable, box_of
 from app.webhooks.ssrf import Policy, Resolver, guarded_client, system_resolver
 
 log = logging.getLogger("byline.worker")
@@ -136,13 +137,17 @@ class Worker:
             if target is None:
                 self._finish(Outcome(claimed, utcnow(), 0, None, "owner key revoked", True))
                 continue
+            if isinstance(target, str):  # its secret cannot be read: a failed attempt, retried
+                self._finish(Outcome(claimed, utcnow(), 0, None, target))
+                continue
             task = asyncio.create_task(self.deliver(client, target, claimed))
             self.inflight.add(task)
             task.add_done_callback(self._done)
         return len(batch) == free
 
-    async def targets(self, subscription_ids: Iterable[str]) -> dict[str, Target]:
-        """Where the subscriptions' deliveries go; a revoked owner's subscriptions are absent."""
+    async def targets(self, subscription_ids: Iterable[str]) -> dict[str, Target | str]:
+        """Where the subscriptions' deliveries go; a revoked owner's subscriptions are absent,
+        and one whose secret no configured key decrypts is the reason, not a target."""
         async with self.reads() as session:
             rows = await session.execute(
                 select(
@@ -154,9 +159,20 @@ class Worker:
                 .where(WebhookSubscription.id.in_(list(subscription_ids)), ApiKey.revoked_at.is_(None))
             )  # fmt: skip
             return {
-                sub_id: Target(url, Webhook(secret), Webhook(old) if old else None, until)
+                sub_id: self._target(sub_id, url, secret, old, until)
                 for sub_id, url, secret, old, until in rows
             }
+
+    def _target(
+        self, sub_id: str, url: str, secret: str, old: str | None, until: dt.datetime | None
+    ) -> Target | str:
+        box = box_of(self.settings)
+        try:
+            previous = Webhook(box.open(old)) if old else None
+            return Target(url, Webhook(box.open(secret)), previous, until)
+        except SecretUnavailable as exc:
+            log.error("webhook %s not sent: its signing secret cannot be read (%s)", sub_id, exc)
+            return f"secret unavailable: {exc}"
 
     async def deliver(self, client: httpx.AsyncClient, target: Target, claimed: Claimed) -> Outcome:
         try:

@@ -17,6 +17,7 @@ from app.core.config import Settings
 from app.models import WebhookDelivery, WebhookSubscription
 from app.webhooks import service
 from app.webhooks.schemas import WebhookCreate
+from app.webhooks.secrets import SecretBox, secret_box
 from app.webhooks.ssrf import Policy
 from app.webhooks.worker import Worker
 from tests.conftest import BASE_URL
@@ -25,6 +26,8 @@ from tests.webhooks.receiver import Receiver, running_receiver
 ALL_EVENTS = ["published", "updated", "unpublished", "retracted", "deleted", "corrected"]
 PRIVATE_OK = Policy(allow_private=True)
 _names = iter(range(1, 10**9))
+
+CLEAR = secret_box(())  # no BYLINE_SECRET_KEYS: secrets stored as they are
 
 
 async def new_key(
@@ -41,6 +44,7 @@ async def new_key(
 async def subscribe(
     session: AsyncSession, owner: KeyInfo, *, url: str = "http://127.0.0.1:9/hook",
     events: list[str] | None = None, categories: list[str] | None = None,
+    box: SecretBox = CLEAR,
 ) -> tuple[WebhookSubscription, str]:  # fmt: skip
     """A subscription owned by `owner` (made as an admin would, so any URL on this host)."""
     admin = KeyInfo("admin", "admin", frozenset({"admin"}), None, None)
@@ -48,7 +52,7 @@ async def subscribe(
         url=url, events=events or ALL_EVENTS, categories=categories, key_id=owner.id
     )
     return await service.create(
-        session, admin, data, policy=PRIVATE_OK, now=dt.datetime.now(dt.UTC)
+        session, admin, data, policy=PRIVATE_OK, box=box, now=dt.datetime.now(dt.UTC)
     )
 
 

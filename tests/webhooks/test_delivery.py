@@ -15,7 +15,7 @@ from app.models import Change
 from app.webhooks import service
 from tests.access.test_keys import auth
 from tests.conftest import BASE_URL, add_article
-from tests.webhooks.conftest import deliveries, make_worker, new_key, subscribe
+from tests.webhooks.conftest import CLEAR, deliveries, make_worker, new_key, subscribe
 
 
 async def drain_until(worker, test, *, rounds: int = 100) -> None:
@@ -196,7 +196,7 @@ async def test_during_a_rotation_both_secrets_verify_and_after_it_only_the_new(
     admin = KeyInfo("admin", "admin", frozenset({"admin"}), None, None)
     now = dt.datetime.now(dt.UTC)
     _, new = await service.rotate_secret(
-        session, admin, subscription.id, overlap=dt.timedelta(hours=1), now=now
+        session, admin, subscription.id, overlap=dt.timedelta(hours=1), box=CLEAR, now=now
     )
     receiver.expect("rotating", new)
     await add_article(session, settings)
