@@ -75,7 +75,7 @@ async def list_webhooks(session: Session, response: Response, key: AnyKey) -> We
 async def get_webhook(
     webhook_id: str, session: Session, response: Response, key: AnyKey
 ) -> WebhookRead:
-    """One subscription (without its secret), with its status: `active` or `failing`."""
+    """One subscription (without its secret), with its status: `active`, `failing` or `disabled`."""
     response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
     return _read(await service.get(session, key, webhook_id))
 

@@ -230,6 +230,14 @@ async def _give_up_once(session, settings, worker, receiver, subscription) -> No
     await drain_until(worker, settled)
 
 
+async def _failing_subscription(session, sessions, receiver, name: str, **worker_settings):
+    """A partner's subscription to a receiver that answers 500, and a worker for it."""
+    owner, owner_secret = await new_key(session, "syndicate")
+    subscription, secret = await subscribe(session, owner, url=receiver.url(name))
+    receiver.expect(name, secret, fail_first=1000)
+    return owner_secret, subscription, secret, make_worker(sessions, **worker_settings)
+
+
 async def _backdate_failing(session, subscription, days: float) -> None:
     subscription.failing_since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
     await session.flush()
@@ -238,10 +246,9 @@ async def _backdate_failing(session, subscription, days: float) -> None:
 async def test_a_subscription_failing_for_days_is_disabled_until_enabled(
     client, session, settings, sessions, receiver
 ):
-    owner, owner_secret = await new_key(session, "syndicate")
-    subscription, secret = await subscribe(session, owner, url=receiver.url("gone"))
-    receiver.expect("gone", secret, fail_first=1000)
-    worker = make_worker(sessions, webhook_max_attempts=2, webhook_disable_after_days=5)
+    owner_secret, subscription, secret, worker = await _failing_subscription(
+        session, sessions, receiver, "gone", webhook_max_attempts=2, webhook_disable_after_days=5
+    )
     await _give_up_once(session, settings, worker, receiver, subscription)
     path = f"/v1/webhooks/{subscription.id}"
     assert (await client.get(path, headers=auth(owner_secret))).json()["status"] == "failing"
@@ -279,10 +286,10 @@ async def test_a_subscription_failing_for_days_is_disabled_until_enabled(
 async def test_with_disabling_turned_off_a_failing_subscription_keeps_receiving(
     client, session, settings, sessions, receiver
 ):
-    owner, owner_secret = await new_key(session, "syndicate")
-    subscription, secret = await subscribe(session, owner, url=receiver.url("flapping"))
-    receiver.expect("flapping", secret, fail_first=1000)
-    worker = make_worker(sessions, webhook_max_attempts=1, webhook_disable_after_days=0)
+    owner_secret, subscription, _, worker = await _failing_subscription(
+        session, sessions, receiver, "flapping", webhook_max_attempts=1,
+        webhook_disable_after_days=0,
+    )  # fmt: skip
     await add_article(session, settings)
     await worker.drain()
     await _backdate_failing(session, subscription, days=300)
