@@ -15,7 +15,6 @@ from sqlalchemy import (
     CursorResult,
     Table,
     bindparam,
-    delete,
     insert,
     literal,
     select,
@@ -25,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.articles.parts import write_parts
 from app.articles.readmodel import (
     ArticleView,
     RefView,
@@ -39,32 +39,19 @@ from app.core.db import Base
 from app.core.errors import Conflict, InvalidInput, PreconditionFailed
 from app.models import (
     Article,
-    ArticleAuthor,
     ArticleStatus,
-    ArticleTag,
     Author,
     Category,
     Change,
     ChangeEvent,
-    Correction,
     Revision,
-    Section,
     Tag,
-    Takeaway,
 )
 from app.stats import aggregates
 from app.webhooks import outbox
 
 WORDS_PER_MINUTE = 238  # average silent reading rate for non-fiction (Brysbaert, 2019)
 SLUG_MAX = 120
-CHILD_TABLES: tuple[
-    type[ArticleAuthor] | type[ArticleTag] | type[Section] | type[Takeaway], ...
-] = (
-    ArticleAuthor,
-    ArticleTag,
-    Section,
-    Takeaway,
-)
 
 
 def table_of(model: type[Base]) -> Table:
@@ -302,35 +289,6 @@ def article_row(view: ArticleView, category_id: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def child_rows(
-    view: ArticleView, author_ids: dict[str, int], tag_ids: dict[str, int]
-) -> dict[type, list[dict[str, Any]]]:
-    """The rows of an article's parts, keyed by model."""
-    return {
-        ArticleAuthor: [
-            {"article_id": view.id, "position": i, "author_id": author_ids[a.slug]}
-            for i, a in enumerate(view.authors)
-        ],
-        ArticleTag: [
-            {"article_id": view.id, "position": i, "tag_id": tag_ids[t.slug]}
-            for i, t in enumerate(view.tags)
-        ],
-        Section: [
-            {
-                "article_id": view.id,
-                "position": i,
-                "heading": s.heading,
-                "paragraphs": list(s.paragraphs),
-            }
-            for i, s in enumerate(view.sections)
-        ],
-        Takeaway: [
-            {"article_id": view.id, "position": i, "text": text}
-            for i, text in enumerate(view.takeaways)
-        ],
-    }
-
-
 def search_document(view: ArticleView) -> SearchDocument:
     body = "\n".join(
         "\n".join(([s.heading] if s.heading else []) + list(s.paragraphs)) for s in view.sections
@@ -364,14 +322,7 @@ async def write_view(
         await _insert_article(session, row)
     else:
         await session.execute(update(Article).where(Article.id == view.id).values(**row))
-        for model in (*CHILD_TABLES, Correction):
-            await session.execute(delete(model).where(model.article_id == view.id))
-    for table, rows in {
-        **child_rows(view, author_ids, tag_ids),
-        Correction: correction_rows(view),
-    }.items():
-        if rows:
-            await session.execute(insert(table_of(table)), rows)
+    await write_parts(session, view, author_ids, tag_ids, replacing=replaces is not None)
     await record_revision(session, view, event, was_shared_in)
     if view.is_tombstone:
         await index.remove(session, view.id)
@@ -413,13 +364,6 @@ async def _claim(session: AsyncSession, article_id: str, replaces: int, revision
         raise PreconditionFailed(
             f"Article {article_id} is no longer at revision {replaces}; fetch it again and retry."
         )
-
-
-def correction_rows(view: ArticleView) -> list[dict[str, Any]]:
-    return [
-        {"article_id": view.id, "position": i, "published_at": c.published_at, "text": c.text}
-        for i, c in enumerate(view.corrections)
-    ]
 
 
 async def record_revision(

@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
 
+from app.articles.parts import PARTS, part_rows
 from app.articles.readmodel import ArticleView, snapshot_face
 from app.articles.search import fts_rowid
-from app.articles.writer import CHILD_TABLES, article_row, child_rows, search_document
+from app.articles.writer import article_row, search_document
 from app.demo.corpus import Corpus
 from app.models import Base, ChangeEvent
 
@@ -26,7 +27,7 @@ TABLES = (
 )  # fmt: skip
 
 
-_TABLE_NAMES: dict[type, str] = {model: model.__tablename__ for model in CHILD_TABLES}
+_TABLE_NAMES: dict[type, str] = {model: model.__tablename__ for model in PARTS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +51,9 @@ def rows_of(views: Iterable[ArticleView], ids: RefIds, sqlite: bool) -> dict[str
     tables: dict[str, list[Row]] = {name: [] for name in TABLES}
     for view in views:
         tables["articles"].append(article_row(view, ids.categories[view.category.slug]))
-        for model, rows in child_rows(view, ids.authors, ids.tags).items():
-            tables[_TABLE_NAMES[model]].extend(rows)
+        for model, rows in part_rows(view, ids.authors, ids.tags).items():
+            if rows:  # demo articles have no corrections
+                tables[_TABLE_NAMES[model]].extend(rows)
         tables["revisions"].append(revision_row(view))
         tables["changes"].append(change_row(view))
         tables[SEARCH_TABLE].append(search_row(view, sqlite))
