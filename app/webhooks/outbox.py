@@ -317,11 +317,14 @@ async def settle(
     settlements = [_settlement(o, now, settings, rng) for o in outcomes]
     await session.execute(SETTLE, settlements)
     await _mark_subscriptions(session, made, settlements, now)
-    if settings.webhook_disable_after_days > 0:
+    gave_up = {
+        o.delivery.subscription_id
+        for o, s in zip(outcomes, settlements, strict=True)
+        if s["b_state"] == DeliveryState.FAILED
+    }
+    if gave_up and settings.webhook_disable_after_days > 0:
         failing_since = now - dt.timedelta(days=settings.webhook_disable_after_days)
-        await _disable_failing(
-            session, {o.delivery.subscription_id for o in made}, failing_since, now
-        )
+        await _disable_failing(session, gave_up, failing_since, now)
 
 
 async def _mark_subscriptions(

@@ -298,3 +298,26 @@ async def test_with_disabling_turned_off_a_failing_subscription_keeps_receiving(
     shown = await client.get(f"/v1/webhooks/{subscription.id}", headers=auth(owner_secret))
     assert shown.json()["status"] == "failing"
     assert len(receiver.on("flapping")) == 2
+
+
+async def test_a_failure_that_will_be_retried_does_not_disable(
+    client, session, settings, sessions, receiver
+):
+    owner_secret, subscription, _, worker = await _failing_subscription(
+        session, sessions, receiver, "retrying", webhook_max_attempts=2,
+        webhook_disable_after_days=5, webhook_backoff_base_seconds=600,
+        webhook_backoff_max_seconds=600,
+    )  # fmt: skip
+    subscription.status = "failing"
+    await _backdate_failing(session, subscription, days=6)
+    await add_article(session, settings, headline="First attempt fails")
+    await worker.drain()  # one failed attempt; the retry is ten minutes away
+    [delivery] = await deliveries(session, subscription.id)
+    assert (delivery.state, delivery.attempts) == ("pending", 1)
+    path = f"/v1/webhooks/{subscription.id}"
+    assert (await client.get(path, headers=auth(owner_secret))).json()["status"] == "failing"
+    # The retry comes due and fails too: the delivery gives up, and that disables.
+    delivery.next_attempt_at = dt.datetime.now(dt.UTC)
+    await session.flush()
+    await worker.drain()
+    assert (await client.get(path, headers=auth(owner_secret))).json()["status"] == "disabled"
