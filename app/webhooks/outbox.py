@@ -379,12 +379,20 @@ async def _disable_failing(
         )
     )
     if disabled:
-        await session.execute(
-            update(WebhookDelivery)
+        # Rows another worker holds are skipped, not waited for (two workers disabling the
+        # same subscription could otherwise deadlock): the worker drops them when they come
+        # up, as it does for any delivery of a disabled subscription (worker.targets).
+        queued = (
+            select(WebhookDelivery.id)
             .where(
                 WebhookDelivery.subscription_id.in_(disabled),
                 WebhookDelivery.state == DeliveryState.PENDING.value,
             )
+            .with_for_update(skip_locked=True)
+        )
+        await session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(queued))
             .values(state=DeliveryState.CANCELLED.value, finished_at=now, claim=None)
             .execution_options(synchronize_session=False)
         )

@@ -18,15 +18,16 @@ import secrets
 import signal
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
 
 from app.core.config import Settings
 from app.core.db import make_engine, make_sessionmaker, session_scope
-from app.models import ApiKey, WebhookSubscription
+from app.models import ApiKey, SubscriptionStatus, WebhookSubscription
 from app.ops.metrics import serve_worker_metrics
 from app.webhooks import embargo, outbox
 from app.webhooks.delivery import Target, attempt, message_body
@@ -38,6 +39,21 @@ log = logging.getLogger("byline.worker")
 
 SETTLE_AFTER = 0.05  # seconds a finished delivery may wait to be settled with others
 PURGE_EVERY = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Undeliverable:
+    """Why a claimed delivery is not attempted: dropped (`cancel`), or failed and retried."""
+
+    reason: str
+    cancel: bool
+
+
+# id, url, secret, previous_secret, previous_secret_expires_at, status, the owner's revoked_at
+TargetRow = Row[str, str, str, str | None, dt.datetime | None, str, dt.datetime | None]
+REVOKED = Undeliverable("owner key revoked", cancel=True)
+DISABLED = Undeliverable("subscription disabled", cancel=True)
+DELETED = Undeliverable("subscription deleted", cancel=True)
 
 
 def utcnow() -> dt.datetime:
@@ -133,46 +149,44 @@ class Worker:
             return False
         targets = await self.targets({c.subscription_id for c in batch})
         for claimed in batch:
-            target = targets.get(claimed.subscription_id)
-            if target is None:
-                self._finish(Outcome(claimed, utcnow(), 0, None, "owner key revoked", True))
-                continue
-            if isinstance(target, str):  # its secret cannot be read: a failed attempt, retried
-                self._finish(Outcome(claimed, utcnow(), 0, None, target))
+            target = targets.get(claimed.subscription_id, DELETED)
+            if isinstance(target, Undeliverable):
+                self._finish(Outcome(claimed, utcnow(), 0, None, target.reason, target.cancel))
                 continue
             task = asyncio.create_task(self.deliver(client, target, claimed))
             self.inflight.add(task)
             task.add_done_callback(self._done)
         return len(batch) == free
 
-    async def targets(self, subscription_ids: Iterable[str]) -> dict[str, Target | str]:
-        """Where the subscriptions' deliveries go; a revoked owner's subscriptions are absent,
-        and one whose secret no configured key decrypts is the reason, not a target."""
+    async def targets(self, subscription_ids: Iterable[str]) -> dict[str, Target | Undeliverable]:
+        """Where the subscriptions' deliveries go, or why they cannot go there now."""
+        subs = WebhookSubscription
         async with self.reads() as session:
             rows = await session.execute(
                 select(
-                    WebhookSubscription.id, WebhookSubscription.url, WebhookSubscription.secret,
-                    WebhookSubscription.previous_secret,
-                    WebhookSubscription.previous_secret_expires_at,
+                    subs.id, subs.url, subs.secret, subs.previous_secret,
+                    subs.previous_secret_expires_at, subs.status, ApiKey.revoked_at,
                 )
-                .join(ApiKey, ApiKey.id == WebhookSubscription.key_id)
-                .where(WebhookSubscription.id.in_(list(subscription_ids)), ApiKey.revoked_at.is_(None))
+                .join(ApiKey, ApiKey.id == subs.key_id)
+                .where(subs.id.in_(list(subscription_ids)))
             )  # fmt: skip
-            return {
-                sub_id: self._target(sub_id, url, secret, old, until)
-                for sub_id, url, secret, old, until in rows
-            }
+            return {row.id: self._target(row) for row in rows}
 
-    def _target(
-        self, sub_id: str, url: str, secret: str, old: str | None, until: dt.datetime | None
-    ) -> Target | str:
+    def _target(self, row: TargetRow) -> Target | Undeliverable:
+        if row.revoked_at is not None:
+            return REVOKED
+        if row.status == SubscriptionStatus.DISABLED:
+            # Disabled while this delivery was claimed or being retried (see outbox.settle).
+            return DISABLED
         box = box_of(self.settings)
         try:
-            previous = Webhook(box.open(old)) if old else None
-            return Target(url, Webhook(box.open(secret)), previous, until)
+            previous = Webhook(box.open(row.previous_secret)) if row.previous_secret else None
+            return Target(
+                row.url, Webhook(box.open(row.secret)), previous, row.previous_secret_expires_at
+            )
         except SecretUnavailable as exc:
-            log.error("webhook %s not sent: its signing secret cannot be read (%s)", sub_id, exc)
-            return f"secret unavailable: {exc}"
+            log.error("webhook %s not sent: its signing secret cannot be read (%s)", row.id, exc)
+            return Undeliverable(f"secret unavailable: {exc}", cancel=False)
 
     async def deliver(self, client: httpx.AsyncClient, target: Target, claimed: Claimed) -> Outcome:
         try:

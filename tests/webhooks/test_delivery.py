@@ -321,3 +321,20 @@ async def test_a_failure_that_will_be_retried_does_not_disable(
     await session.flush()
     await worker.drain()
     assert (await client.get(path, headers=auth(owner_secret))).json()["status"] == "disabled"
+
+
+async def test_a_delivery_left_queued_for_a_disabled_subscription_is_cancelled(
+    session, settings, sessions, receiver
+):
+    """A delivery the disabling could not cancel (another worker held it) is dropped when
+    it comes up, not sent."""
+    owner, _ = await new_key(session, "syndicate")
+    subscription, secret = await subscribe(session, owner, url=receiver.url("switched-off"))
+    receiver.expect("switched-off", secret)
+    await add_article(session, settings)
+    subscription.status = "disabled"
+    await session.flush()
+    await make_worker(sessions).drain()
+    assert receiver.on("switched-off") == []
+    [delivery] = await deliveries(session, subscription.id)
+    assert delivery.state == "cancelled"
