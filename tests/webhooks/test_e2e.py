@@ -7,6 +7,7 @@ what it counts is exactly what it caused, whatever else the shared database hold
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import os
@@ -19,10 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from cryptography.fernet import Fernet
+from sqlalchemy import select, text
 
 from app.access import service as access
 from app.core.db import make_engine, make_sessionmaker, session_scope
+from app.models import WebhookSubscription
+from app.webhooks.secrets import SEALED
 from tests.conftest import PG_URL, json_object, run_alembic
 from tests.e2e.conftest import (
     BYLINE,
@@ -36,7 +40,11 @@ from tests.webhooks.receiver import Receiver
 
 pytestmark = pytest.mark.e2e
 
+# Servers and workers share a key: secrets are stored encrypted, and the worker processes
+# must decrypt them to sign (the receiver verifies with the secret the API returned).
+SECRET_KEY = Fernet.generate_key().decode()
 SETTINGS = {
+    "BYLINE_SECRET_KEYS": SECRET_KEY,
     "BYLINE_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
     "BYLINE_WEBHOOK_POLL_INTERVAL": "0.1",
     "BYLINE_WEBHOOK_BACKOFF_BASE_SECONDS": "0.2",
@@ -158,6 +166,20 @@ def article(category: str, n: int, **extra: Any) -> dict[str, Any]:
     }
 
 
+async def _stored_secrets(database: Database, subscription_ids: list[str]) -> list[str]:
+    engine = make_engine(database.url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            found = await session.scalars(
+                select(WebhookSubscription.secret).where(
+                    WebhookSubscription.id.in_(subscription_ids)
+                )
+            )
+            return list(found)
+    finally:
+        await engine.dispose()
+
+
 def subscribe(desk: Desk, receiver: Receiver, name: str, category: str, **behaviour: Any) -> str:
     made = desk.call(
         "POST", "/v1/webhooks", desk.partner,
@@ -201,6 +223,9 @@ def test_two_workers_deliver_every_event_exactly_once(desk: Desk, receiver: Rece
                 lambda name=name: len(delivered_ids(receiver, name)) >= expected,
                 DELIVERY_DEADLINE, f"{expected} deliveries to {name}",
             )  # fmt: skip
+
+    stored = asyncio.run(_stored_secrets(desk.database, [steady, flaky]))
+    assert all(secret.startswith(SEALED) for secret in stored), "secrets stored in clear"
 
     for name, statuses in (("steady", [200]), ("flaky", [500, 500, 200])):
         got = receiver.on(f"{name}-{token}")
