@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse
 from starlette.staticfiles import StaticFiles
 
 STATIC = Path(__file__).with_name("static")
@@ -37,6 +37,13 @@ async def dashboard() -> FileResponse:
     return FileResponse(
         STATIC / "index.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS
     )
+
+
+@router.get("/dashboard/")
+async def dashboard_with_slash() -> RedirectResponse:
+    """To /dashboard, by a relative address: behind a proxy that serves Byline under a path
+    prefix, an absolute one would leave the prefix (the page's own links are relative)."""
+    return RedirectResponse("../dashboard", status_code=308)
 
 
 def mount_dashboard(app: FastAPI) -> None:

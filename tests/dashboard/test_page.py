@@ -99,3 +99,12 @@ def test_the_script_never_parses_data_as_html():
 def test_static_files_ship_with_the_package():
     pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     assert '"dashboard/static/**/*"' in pyproject
+
+
+async def test_the_slashed_address_redirects_relatively(client):
+    response = await client.get("/dashboard/", follow_redirects=False)
+    assert response.status_code == 308
+    assert response.headers["location"] == "../dashboard"
+    followed = await client.get("/dashboard/", follow_redirects=True)
+    assert followed.status_code == 200
+    assert str(followed.url).endswith("/dashboard")
