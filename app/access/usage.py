@@ -6,13 +6,12 @@ import datetime as dt
 import logging
 import time
 from collections import Counter
-from typing import cast
 
-from sqlalchemy import Executable, Table, func, select
+from sqlalchemy import Executable, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.db import adding_upsert, session_scope
+from app.core.db import adding_upsert, session_scope, table_of
 from app.core.periodic import every
 from app.models import UsageDaily
 
@@ -71,7 +70,7 @@ def _row(key: UsageKey, count: int) -> dict[str, object]:
 
 
 def _upsert(session: AsyncSession) -> Executable:
-    table = cast(Table, UsageDaily.__table__)
+    table = table_of(UsageDaily)
     return adding_upsert(
         session.get_bind().dialect.name, table, ["day", "key_id", "endpoint", "status"]
     )

@@ -11,18 +11,18 @@ plain per-table inserts.
 from __future__ import annotations
 
 import json
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import DateTime, Integer, Table, Text, bindparam, delete, insert, text
+from sqlalchemy import DateTime, Integer, Text, bindparam, delete, insert, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.articles.readmodel import ArticleView
-from app.core.db import Base
+from app.core.db import Base, table_of
 from app.models import ArticleAuthor, ArticleTag, Correction, Section, Takeaway
 
 PARTS: tuple[type[Base], ...] = (ArticleAuthor, ArticleTag, Section, Takeaway, Correction)
-_TABLES = {model: cast(Table, model.__table__) for model in PARTS}
+_TABLES = {model: table_of(model) for model in PARTS}
 
 _ORDINAL = "WITH ORDINALITY AS u({columns}, ord)"
 _INSERT_ALL = text(

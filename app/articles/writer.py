@@ -13,7 +13,6 @@ from slugify import slugify
 from sqlalchemy import (
     CompoundSelect,
     CursorResult,
-    Table,
     bindparam,
     insert,
     literal,
@@ -35,7 +34,7 @@ from app.articles.schemas import ArticleCreate, NamedRef, RefInput
 from app.articles.search import SearchDocument, SearchIndex
 from app.changes.service import Entry, audience, shared_now
 from app.core.config import Settings
-from app.core.db import Base
+from app.core.db import table_of
 from app.core.errors import Conflict, InvalidInput, PreconditionFailed
 from app.models import (
     Article,
@@ -52,15 +51,6 @@ from app.webhooks import outbox
 
 WORDS_PER_MINUTE = 238  # average silent reading rate for non-fiction (Brysbaert, 2019)
 SLUG_MAX = 120
-
-
-def table_of(model: type[Base]) -> Table:
-    """The model's table, for Core inserts.
-
-    `session.execute(insert(Model), rows)` takes the ORM's bulk-insert path, which costs
-    about as much CPU again as the statement itself; these rows need none of it.
-    """
-    return cast(Table, model.__table__)
 
 
 def new_article_id() -> str:

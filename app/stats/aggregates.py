@@ -15,7 +15,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     BindParameter,
@@ -23,7 +23,6 @@ from sqlalchemy import (
     CompoundSelect,
     Executable,
     Select,
-    Table,
     bindparam,
     func,
     literal,
@@ -32,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.core.db import adding_upsert
+from app.core.db import adding_upsert, table_of
 from app.models import (
     Article,
     ArticleAuthor,
@@ -199,7 +198,7 @@ def _dialect(db: Executor) -> str:
 def _adding(
     dialect: str, model: type[StatsDaily] | type[StatsTermCount], keys: list[str]
 ) -> Executable:
-    return adding_upsert(dialect, cast(Table, model.__table__), keys)
+    return adding_upsert(dialect, table_of(model), keys)
 
 
 # ---- reading: live counts split at `now`

@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from typing import cast
 
-from sqlalchemy import Executable, Table, delete, func, literal, select, update
+from sqlalchemy import Executable, delete, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.db import adding_upsert, session_scope
+from app.core.db import adding_upsert, session_scope, table_of
 from app.core.periodic import every
 from app.models import ArticleViewsDaily, ArticleViewsRecent, StatsState
 
@@ -143,4 +142,4 @@ def _adding(
     model: type[ArticleViewsDaily] | type[ArticleViewsRecent],
     keys: list[str],
 ) -> Executable:
-    return adding_upsert(session.get_bind().dialect.name, cast(Table, model.__table__), keys)
+    return adding_upsert(session.get_bind().dialect.name, table_of(model), keys)

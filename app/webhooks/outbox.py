@@ -12,15 +12,16 @@ import datetime as dt
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.service import KeyInfo
 from app.articles.readmodel import ArticleView, full_face, summary_face, tombstone_face
 from app.changes.service import Entry, Reader, presented
 from app.core.config import Settings
+from app.core.db import table_of
 from app.models import (
     ApiKey,
     ChangeEvent,
@@ -239,7 +240,7 @@ def backoff(attempt: int, settings: Settings, rng: random.Random) -> float:
     return ceiling / 2 + rng.random() * ceiling / 2
 
 
-DELIVERY_TABLE = cast(Table, WebhookDelivery.__table__)
+DELIVERY_TABLE = table_of(WebhookDelivery)
 SETTLE = (
     update(DELIVERY_TABLE)
     .where(

@@ -27,10 +27,6 @@ class SecretBox:
     def __init__(self, keys: Sequence[str]) -> None:
         self._fernet = MultiFernet([Fernet(key) for key in keys]) if keys else None
 
-    @property
-    def encrypts(self) -> bool:
-        return self._fernet is not None
-
     def seal(self, secret: str) -> str:
         """What to store for `secret`: encrypted with the first key, or as it is without keys."""
         if self._fernet is None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 
 from app.articles.parts import PARTS, part_rows, write_parts
 from app.articles.readmodel import ArticleView, CorrectionView, SectionView
+from app.core.db import table_of
 from app.models import Author, Tag
 from tests.conftest import add_article
 
@@ -20,7 +21,7 @@ HOSTILE = 'It\'s "quoted", <b>bold</b>, naïve — 東京 \\ back\\slash'
 async def stored_rows(session, article_id: str) -> dict[type, list[dict[str, Any]]]:
     found = {}
     for model in PARTS:
-        table = cast(Table, model.__table__)
+        table = table_of(model)
         columns = [c for c in table.c if c.name != "id"]  # a section's own id is the database's
         rows = await session.execute(
             select(*columns).where(table.c.article_id == article_id).order_by(table.c.position)
