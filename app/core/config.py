@@ -81,7 +81,8 @@ class Settings(BaseSettings):
     # 0 keeps failing subscriptions receiving forever.
     webhook_disable_after_days: float = Field(5.0, ge=0, le=365)
     # Fernet keys, comma-separated: the first encrypts webhook signing secrets at rest, every
-    # one decrypts (a key is retired by moving it back, then removing it). Unset: stored clear.
+    # one decrypts. To change keys: new one first, `byline webhooks seal-secrets`, then drop
+    # the old one (docs/WEBHOOKS.md). Unset: secrets are stored as they are.
     secret_keys: Annotated[list[SecretStr], NoDecode] = []
 
     @field_validator("database_url")
