@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import os
 import signal
+import tempfile
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +31,7 @@ from app.core.errors import AppError
 from app.core.paths import ALEMBIC_INI
 from app.ingest.service import ImportOutcome, collect_files, import_files
 from app.ops.logs import configure_logging, log_config
+from app.ops.workers import clear as clear_metrics
 from app.webhooks import service as webhooks
 from app.webhooks.secrets import SecretBox, SecretUnavailable, box_of
 
@@ -56,11 +59,32 @@ def serve(
     # uvicorn finishes the requests in flight on SIGTERM, then re-raises the signal to the
     # handler it found: make that a clean exit (status 0), not a death by signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    uvicorn.run(
-        "app.main:create_app", factory=True, host=host, port=port, workers=workers,
-        loop="uvloop", http="httptools", access_log=False, log_level=settings.log_level.lower(),
-        log_config=log_config(settings.log_level), timeout_graceful_shutdown=30,
-    )  # fmt: skip
+    with _metrics_directory(settings.metrics_dir, workers):
+        uvicorn.run(
+            "app.main:create_app", factory=True, host=host, port=port, workers=workers,
+            loop="uvloop", http="httptools", access_log=False,
+            log_level=settings.log_level.lower(), log_config=log_config(settings.log_level),
+            timeout_graceful_shutdown=30,
+        )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _metrics_directory(configured: Path | None, workers: int) -> Iterator[None]:
+    """Where the workers add up /metrics (app/ops/workers.py), emptied of an earlier run's
+    numbers; with several workers and none configured, a temporary one for this run."""
+    if configured is not None:
+        clear_metrics(configured)
+        yield
+        return
+    if workers == 1:
+        yield  # one process: its own numbers are the server's
+        return
+    with tempfile.TemporaryDirectory(prefix="byline-metrics-") as directory:
+        os.environ["BYLINE_METRICS_DIR"] = directory  # the workers inherit it
+        try:
+            yield
+        finally:
+            os.environ.pop("BYLINE_METRICS_DIR", None)
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:

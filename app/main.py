@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -31,6 +31,7 @@ from app.core.middleware import (
     HeadAsGetMiddleware,
     RequestIdMiddleware,
 )
+from app.core.periodic import every
 from app.dashboard.router import mount_dashboard
 from app.health import migration_head
 from app.health import router as health_router
@@ -39,6 +40,7 @@ from app.ops.deprecation import changelog_url
 from app.ops.metrics import BylineCollector, Observer, RequestStats, make_registry
 from app.ops.middleware import OpsMiddleware
 from app.ops.router import router as ops_router
+from app.ops.workers import SHARE_SECONDS, SharedDirectory
 from app.stats.views import ViewCounter
 from app.syndication.cache import ArticleFaceRoute, FeedCache, FeedRoute
 
@@ -66,6 +68,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         asyncio.create_task(app.state.usage.run(USAGE_FLUSH_SECONDS)),
         asyncio.create_task(app.state.view_counter.run(USAGE_FLUSH_SECONDS)),
     ]
+    collector: BylineCollector = app.state.metrics_collector
+    if collector.shared is not None:
+        tasks.append(asyncio.create_task(every(SHARE_SECONDS, _async(collector.share))))
     try:
         yield
     finally:
@@ -77,6 +82,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await app.state.usage.flush()
         with contextlib.suppress(Exception):
             await app.state.view_counter.flush()
+        with contextlib.suppress(OSError):  # what this worker counted stays in the sum
+            collector.share()
         if app.state.owns_engine:
             await app.state.engine.dispose()
         if app.state.read_engine is not None:
@@ -174,7 +181,12 @@ def _wire_metrics(app: FastAPI) -> None:
     """Requests are counted in plain numbers; /metrics reads them and the rest at scrape time."""
     app.state.observer = Observer(RequestStats())
     engine = app.state.engine if app.state.owns_engine else None
-    collector = BylineCollector(app.state.observer.stats, app.state.read_cache, engine)
+    directory = app.state.settings.metrics_dir
+    shared = None
+    if directory is not None:
+        directory.mkdir(parents=True, exist_ok=True)
+        shared = SharedDirectory(directory)
+    collector = BylineCollector(app.state.observer.stats, app.state.read_cache, engine, shared)
     app.state.metrics_collector = collector
     app.state.metrics_registry = make_registry(collector)
 
@@ -187,6 +199,15 @@ def cors_options(settings: Settings) -> dict[str, Any]:
         "expose_headers": EXPOSED_HEADERS,
         "max_age": 600,
     }
+
+
+def _async(action: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    """A quick synchronous step (a small file written) as a periodic task's action."""
+
+    async def run() -> None:
+        action()
+
+    return run
 
 
 async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated
 
 from cryptography.fernet import Fernet
@@ -52,6 +53,9 @@ class Settings(BaseSettings):
     key_rate_limit: str = "12000/minute"
     # /metrics for `stats` keys only; by default it is open, like /healthz and /readyz.
     metrics_require_key: bool = False
+    # Where the workers of one server add up their /metrics (app/ops/workers.py); `byline
+    # serve --workers N` makes a temporary one when this is unset.
+    metrics_dir: Path | None = None
     key_cache_seconds: float = Field(5.0, ge=0, le=300)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     max_import_bytes: int = Field(50 * 1024 * 1024, ge=1024)
@@ -90,6 +94,11 @@ class Settings(BaseSettings):
     def _known_driver(cls, value: str) -> str:
         async_database_url(value)
         return value
+
+    @field_validator("metrics_dir", mode="before")
+    @classmethod
+    def _no_empty_dir(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("database_read_url")
     @classmethod

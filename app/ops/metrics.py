@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import time
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ from starlette.types import Scope
 
 from app.models import WebhookDelivery, WebhookSubscription
 from app.models.webhooks import DeliveryState, SubscriptionStatus
+from app.ops.workers import SeriesKey, SharedDirectory, Snapshot, combine
 
 # Seconds; from a fast-lane hit (well under 1 ms) to a long-poll of /v1/changes (up to 30 s).
 LATENCY_BUCKETS = (
@@ -46,7 +49,6 @@ QUEUE_READ_TIMEOUT = 0.5  # a scrape must answer even when the database does not
 UNMATCHED = "unmatched"  # requests no route matched: never the raw path (unbounded labels)
 
 access_log = logging.getLogger("byline.access")
-SeriesKey = tuple[str, str, int]  # method, route template, status
 
 
 class RequestStats:
@@ -67,25 +69,32 @@ class RequestStats:
         counts[-1] += seconds
 
     def families(self) -> Iterator[Metric]:
-        requests = CounterMetricFamily(
-            "byline_http_requests", "HTTP requests answered.", labels=["method", "route", "status"]
-        )
-        latency = HistogramMetricFamily(
-            "byline_http_request_duration_seconds",
-            "Time to answer a request, until its last byte was handed to the server.",
-            labels=["method", "route", "status"],
-        )
-        bounds = [*(repr(b) for b in self.bounds), "+Inf"]
-        for (method, route, status), counts in list(self.series.items()):
-            labels = [method, route, str(status)]
-            cumulative, buckets = 0.0, []
-            for bound, count in zip(bounds, counts[:-1], strict=True):
-                cumulative += count
-                buckets.append((bound, cumulative))
-            requests.add_metric(labels, cumulative)
-            latency.add_metric(labels, buckets, counts[-1])
-        yield requests
-        yield latency
+        return request_families(self.bounds, self.series)
+
+
+def request_families(
+    bounds: Sequence[float], series: dict[SeriesKey, list[float]]
+) -> Iterator[Metric]:
+    """The request counter and latency histogram of these series."""
+    requests = CounterMetricFamily(
+        "byline_http_requests", "HTTP requests answered.", labels=["method", "route", "status"]
+    )
+    latency = HistogramMetricFamily(
+        "byline_http_request_duration_seconds",
+        "Time to answer a request, until its last byte was handed to the server.",
+        labels=["method", "route", "status"],
+    )
+    les = [*(repr(b) for b in bounds), "+Inf"]
+    for (method, route, status), counts in list(series.items()):
+        labels = [method, route, str(status)]
+        cumulative, buckets = 0.0, []
+        for le, count in zip(les, counts[:-1], strict=True):
+            cumulative += count
+            buckets.append((le, cumulative))
+        requests.add_metric(labels, cumulative)
+        latency.add_metric(labels, buckets, counts[-1])
+    yield requests
+    yield latency
 
 
 class Observer:
@@ -173,43 +182,85 @@ class Cached(Protocol):
 
 
 class BylineCollector(Collector):
-    """The process's own metrics, built from live objects each time Prometheus scrapes."""
+    """The server's own metrics, built from live objects each time Prometheus scrapes.
 
-    def __init__(self, stats: RequestStats, cache: Cached, engine: AsyncEngine | None) -> None:
+    With a shared directory (several workers: app/ops/workers.py) a scrape reports every
+    worker's numbers added up, not only those of the worker that answered it.
+    """
+
+    def __init__(
+        self, stats: RequestStats, cache: Cached, engine: AsyncEngine | None,
+        shared: SharedDirectory | None = None,
+    ) -> None:  # fmt: skip
         self.stats = stats
         self.cache = cache
         self.engine = engine
+        self.shared = shared
         self.queue = QueueReading()
 
+    def snapshot(self) -> Snapshot:
+        """This process's numbers now (the series are the live lists: use them at once)."""
+        return Snapshot(
+            pid=self.shared.pid if self.shared else os.getpid(), written_at=time.time(),
+            bounds=self.stats.bounds,
+            series=self.stats.series, cache_hits=self.cache.hits,
+            cache_misses=self.cache.misses, cache_entries=len(self.cache), pool=self._pool_use(),
+        )  # fmt: skip
+
+    def share(self) -> None:
+        """Write this worker's snapshot for the others to add up (nothing when alone)."""
+        if self.shared is not None:
+            self.shared.write(self.snapshot())
+
     def collect(self) -> Iterator[Metric]:
-        yield from self.stats.families()
-        yield from self._cache()
-        yield from self._pool()
+        totals = own = self.snapshot()
+        if self.shared is not None:
+            # Its own file first: every file only grows, so the sum never goes down
+            # whichever worker answers the next scrape.
+            self.shared.write(own)
+            totals = combine([own, *self.shared.read_others()], own.written_at)
+        yield GaugeMetricFamily(
+            "byline_serve_workers",
+            "Server processes whose numbers this scrape adds up (live in the last seconds).",
+            value=totals.workers,
+        )
+        yield from request_families(totals.bounds, totals.series)
+        yield from self._cache(totals)
+        yield from self._pool(totals.pool)
         yield from self._queue()
 
-    def _cache(self) -> Iterator[Metric]:
+    @staticmethod
+    def _cache(totals: Snapshot) -> Iterator[Metric]:
         yield CounterMetricFamily(
             "byline_read_cache_hits", "Article reads answered from the read cache.",
-            value=self.cache.hits,
+            value=totals.cache_hits,
         )  # fmt: skip
         yield CounterMetricFamily(
             "byline_read_cache_misses", "Article reads the read cache could not answer.",
-            value=self.cache.misses,
+            value=totals.cache_misses,
         )  # fmt: skip
         yield GaugeMetricFamily(
-            "byline_read_cache_entries", "Responses held in the read cache.", value=len(self.cache)
-        )
+            "byline_read_cache_entries", "Responses held in the read cache.",
+            value=totals.cache_entries,
+        )  # fmt: skip
 
-    def _pool(self) -> Iterator[Metric]:
+    def _pool_use(self) -> tuple[int, int, int] | None:
         pool = self.engine.pool if self.engine is not None else None
         if not isinstance(pool, QueuePool):
-            return  # e.g. a test's connection, or a pool that keeps no count
-        yield GaugeMetricFamily("byline_db_pool_size", "Connections the pool keeps.", pool.size())
+            return None  # e.g. a test's connection, or a pool that keeps no count
+        return pool.size(), pool.checkedout(), pool.overflow()
+
+    @staticmethod
+    def _pool(use: tuple[int, int, int] | None) -> Iterator[Metric]:
+        if use is None:
+            return
+        size, checked_out, overflow = use
+        yield GaugeMetricFamily("byline_db_pool_size", "Connections the pools keep.", size)
         yield GaugeMetricFamily(
-            "byline_db_pool_checked_out", "Connections in use now.", pool.checkedout()
+            "byline_db_pool_checked_out", "Connections in use now.", checked_out
         )
         yield GaugeMetricFamily(
-            "byline_db_pool_overflow", "Connections open beyond the pool size.", pool.overflow()
+            "byline_db_pool_overflow", "Connections open beyond the pool size.", overflow
         )
 
     def _queue(self) -> Iterator[Metric]:

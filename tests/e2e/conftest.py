@@ -82,13 +82,14 @@ def byline(database: Database, *args: str) -> subprocess.CompletedProcess[str]:
     return done
 
 
-def launch(database: Database, env: Mapping[str, str] | None = None) -> Server:
+def launch(database: Database, env: Mapping[str, str] | None = None, workers: int = 1) -> Server:
     """Start `byline serve` on a free port; `env` adds or overrides BYLINE_ settings."""
     port = free_port()
     log = database.workdir / f"serve-{port}.log"
+    command = [str(BYLINE), "serve", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(BYLINE), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [*command, "--workers", str(workers)],
             env=environment(database.url, env), cwd=database.workdir,
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
