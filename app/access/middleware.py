@@ -117,7 +117,8 @@ UNLIMITED = Counter(None, "", 0, 0, b"")
 class Gate:
     """Authenticates the bearer key and counts the request against its rate limit.
 
-    An unknown or revoked key is refused (401) on every route; a missing key is fine here
+    An unknown or revoked key is refused (401) on every /v1 route (outside /v1, where no
+    route needs a key, it is ignored); a missing key is fine here
     (routes that need one say so). The admission is stored in scope["state"] so that a
     request is counted once even when it passes two layers that consult the gate.
     """
@@ -186,6 +187,11 @@ class Gate:
             key = (await self.keys.resolve(credentials)).info
         counted = await self._count(scope, key)
         if credentials is None or key is not None or counted.refusal is not None:
+            return counted
+        if not scope["path"].startswith(LIMITED_PREFIX):
+            # Probes, /docs and the dashboard page need no key, so a header they do not
+            # need (a proxy's Basic credentials, say) must not fail them; /metrics with
+            # a key required sees no key and answers 401 itself.
             return counted
         # An unknown key counts against its address's anonymous limit, so guessing keys
         # is throttled like any other anonymous traffic, and its 401 carries the headers.

@@ -6,12 +6,15 @@ import asyncio
 import datetime as dt
 import hashlib
 
+import httpx
 import pytest
 from sqlalchemy import select
 
 from app.access import service
 from app.access.middleware import KeyResolver
+from app.main import create_app
 from app.models import ApiKey
+from tests.conftest import BASE_URL
 
 
 async def make_key(
@@ -91,6 +94,22 @@ async def test_missing_unknown_or_malformed_key_is_401(client, headers, status):
 async def test_an_unknown_key_is_refused_even_on_public_reads(client):
     assert (await client.get("/v1/articles", headers=auth("byl_nope"))).status_code == 401
     assert (await client.get("/v1/articles")).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/docs", "/openapi.json", "/dashboard"])
+@pytest.mark.parametrize("header", ["Bearer byl_nope", "Basic dXNlcjpwYXNz"])
+async def test_routes_outside_v1_need_no_key_so_an_unknown_one_is_ignored(client, path, header):
+    response = await client.get(path, headers={"Authorization": header})
+    assert response.status_code == 200, response.text
+
+
+async def test_metrics_requiring_a_key_refuses_an_unknown_one(sessions, settings):
+    app = create_app(settings.model_copy(update={"metrics_require_key": True}), sessions)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        response = await client.get("/metrics", headers=auth("byl_nope"))
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
 
 
 async def test_missing_scope_is_403_on_every_admin_route(client, session):
