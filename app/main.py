@@ -15,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.access.middleware import AccessMiddleware, Gate, KeyResolver
 from app.access.ratelimit import RateLimiter, parse_limit
-from app.access.usage import UsageMiddleware, UsageRecorder
+from app.access.usage import RouteTemplates, UsageMiddleware, UsageRecorder
 from app.api import mount_v1
 from app.articles.cache import ChangeFollower, ReadCache
 from app.articles.fastpath import FastLane
@@ -222,7 +222,7 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
         rules={"/v1/imports": BodyRule(settings.max_import_bytes, tuple(IMPORT_MEDIA_TYPES))},
     )
     app.add_middleware(AccessMiddleware, gate=app.state.gate)
-    app.add_middleware(UsageMiddleware, recorder=app.state.usage)
+    app.add_middleware(UsageMiddleware, recorder=app.state.usage, templates=RouteTemplates(app))
     app.add_middleware(CORSMiddleware, **cors_options(settings))
     # Inside HeadAsGet, whose copy of the scope is the one the router names the route in.
     app.add_middleware(

@@ -7,8 +7,11 @@ import logging
 import time
 from collections import Counter
 
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 from sqlalchemy import Executable, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.db import adding_upsert, session_scope, table_of
@@ -76,12 +79,41 @@ def _upsert(session: AsyncSession) -> Executable:
     )
 
 
+class RouteTemplates:
+    """The route template of a request that never reached the router (refused by the gate:
+    401, 415, 429…), so usage counts it under its endpoint, not as unmatched."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self._routes: list[BaseRoute] | None = None  # the app's routes, once it has them all
+
+    def of(self, scope: Scope) -> str | None:
+        if self._routes is None:
+            self._routes = [context.route for context in iter_route_contexts(self.app.routes)]
+        partial = None
+        for route in self._routes:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                return _template(route)
+            if match is Match.PARTIAL and partial is None:
+                partial = _template(route)  # the path matches, the method does not (405)
+        return partial
+
+
+def _template(route: BaseRoute) -> str | None:
+    template = getattr(route, "path_format", None)
+    return template if isinstance(template, str) else None
+
+
 class UsageMiddleware:
     """Record every /v1 response against its key and route template."""
 
-    def __init__(self, app: ASGIApp, recorder: UsageRecorder) -> None:
+    def __init__(
+        self, app: ASGIApp, recorder: UsageRecorder, templates: RouteTemplates | None = None
+    ) -> None:
         self.app = app
         self.recorder = recorder
+        self.templates = templates
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
@@ -99,14 +131,13 @@ class UsageMiddleware:
             await self.app(scope, receive, watch)
         finally:
             key = scope.get("state", {}).get("api_key")
-            self.recorder.record(key.id if key else "", _endpoint(scope), status)
+            self.recorder.record(key.id if key else "", self._endpoint(scope), status)
 
-
-def _endpoint(scope: Scope) -> str:
-    route = scope.get("route")
-    path_format = getattr(route, "path_format", None)
-    if isinstance(path_format, str):
-        return path_format
-    if scope["path"].startswith("/v1/articles/") and scope["path"].count("/") == 3:
-        return "/v1/articles/{key}"  # answered from the read cache, before routing
-    return "unmatched"
+    def _endpoint(self, scope: Scope) -> str:
+        path_format = _template(scope["route"]) if "route" in scope else None
+        if path_format is not None:
+            return path_format
+        if scope["path"].startswith("/v1/articles/") and scope["path"].count("/") == 3:
+            return "/v1/articles/{key}"  # answered from the read cache, before routing
+        matched = self.templates.of(scope) if self.templates is not None else None
+        return matched or "unmatched"

@@ -180,3 +180,27 @@ async def test_guessing_keys_counts_against_the_address_and_is_throttled(limited
     assert throttled.status_code == 429
     assert int(throttled.headers["retry-after"]) >= 1
     assert (await limited.get("/v1/articles", headers=auth(good))).status_code == 200
+
+
+async def test_refused_requests_are_counted_under_their_endpoint(sessions, session):
+    settings = Settings(
+        database_url="sqlite:///unused.db", public_base_url=BASE_URL, key_rate_limit="1/minute"
+    )
+    app = create_app(settings, sessions)
+    tight = auth(await make_key(session, "read", name="tight"))
+    await session.commit()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        assert (await client.get("/v1/feeds/all.json", headers=tight)).status_code == 200
+        assert (await client.get("/v1/feeds/all.json", headers=tight)).status_code == 429
+        assert (await client.get("/v1/changes", headers=auth("byl_nope"))).status_code == 401
+        assert (await client.get("/v1/nothing-here")).status_code == 404
+    counted = {
+        (endpoint, status): n for (_, _, endpoint, status), n in app.state.usage.pending.items()
+    }
+    assert counted == {
+        ("/v1/feeds/{name}.json", 200): 1,
+        ("/v1/feeds/{name}.json", 429): 1,
+        ("/v1/changes", 401): 1,
+        ("unmatched", 404): 1,
+    }
