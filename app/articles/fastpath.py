@@ -29,6 +29,10 @@ from app.ops.metrics import Observer
 PREFIX = "/v1/articles/"
 ENDPOINT = "/v1/articles/{key}"
 RawHeaders = list[tuple[bytes, bytes]]
+# What CORSMiddleware puts on every response it passes: whether a response carries
+# Access-Control-Allow-Origin depends on the request's Origin, so a shared cache must
+# not give one browser the copy fetched without it (or for another origin).
+VARY = (b"vary", b"Origin")
 
 
 class Servable(Protocol):
@@ -89,7 +93,7 @@ class FastLane:
             and admission.refusal is None
         ):
             return False  # the router answers 404 outside the key's categories
-        extra: RawHeaders = [(b"x-request-id", request_id_for(scope)), *admission.headers]
+        extra: RawHeaders = [(b"x-request-id", request_id_for(scope)), VARY, *admission.headers]
         if scope["method"] == "HEAD" or any(name == b"origin" for name, _ in scope["headers"]):
             send, extra = self._decorated(scope, send, extra), []
         status = await self._respond(scope, send, entry, admission, extra)
@@ -111,7 +115,7 @@ class FastLane:
         if found is None:
             return False
         entry, endpoint = found
-        extra: RawHeaders = [(b"x-request-id", request_id_for(scope)), *admission.headers]
+        extra: RawHeaders = [(b"x-request-id", request_id_for(scope)), VARY, *admission.headers]
         if scope["method"] == "HEAD" or any(name == b"origin" for name, _ in scope["headers"]):
             send, extra = self._decorated(scope, send, extra), []
         status = await _send_cached(scope, send, entry, extra)
@@ -143,6 +147,8 @@ class FastLane:
         """For CORS or HEAD: add the headers on the way out, and CORS's, and drop the body."""
         head = scope["method"] == "HEAD"
         origin = any(name == b"origin" for name, _ in scope["headers"])
+        if origin:  # CORSMiddleware adds its own Vary: Origin
+            extra = [header for header in extra if header is not VARY]
 
         async def sender(message: Message) -> None:
             if message["type"] == "http.response.start":

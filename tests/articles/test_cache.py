@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.articles.cache import CachedResponse, ChangeFollower, ReadCache
 from tests.conftest import add_article
 
@@ -177,7 +179,12 @@ def _view(article_id: str):
     return ArticleView(**fields)
 
 
-async def test_fast_lane_answers_like_the_full_stack(sessions, session, settings):
+@pytest.mark.parametrize(
+    ("method", "headers"),
+    [("GET", {"Origin": "https://app.example"}), ("GET", {}), ("HEAD", {}),
+     ("HEAD", {"Origin": "https://other.example"})],
+)  # fmt: skip
+async def test_fast_lane_answers_like_the_full_stack(sessions, session, settings, method, headers):
     """A cache hit must carry the same headers the middleware stack gives a miss."""
     import httpx
 
@@ -191,17 +198,20 @@ async def test_fast_lane_answers_like_the_full_stack(sessions, session, settings
         anonymous_rate_limit="100/minute", cors_origins=["https://app.example"],
     )  # fmt: skip
     app = create_app(limited, sessions)
-    headers = {"Origin": "https://app.example"}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as c:
-        slow = await c.get(f"/v1/articles/{view.id}", headers=headers)
+        slow = await c.request(method, f"/v1/articles/{view.id}", headers=headers)
         hits = app.state.read_cache.hits
-        fast = await c.get(f"/v1/articles/{view.id}", headers=headers)
+        fast = await c.request(method, f"/v1/articles/{view.id}", headers=headers)
         assert app.state.read_cache.hits == hits + 1
     assert fast.content == slow.content
     for name in ("etag", "cache-control", "surrogate-key", "last-modified", "content-type",
                  "access-control-allow-origin", "access-control-expose-headers", "vary", "ratelimit-limit"):  # fmt: skip
-        assert fast.headers.get(name) == slow.headers.get(name), name
-    assert fast.headers["access-control-allow-origin"] == "https://app.example"
+        assert fast.headers.get_list(name) == slow.headers.get_list(name), name
+    assert fast.headers.get_list("vary") == ["Origin"]
+    allowed = headers.get("Origin") == "https://app.example"
+    assert fast.headers.get("access-control-allow-origin") == (
+        "https://app.example" if allowed else None
+    )
     assert int(fast.headers["ratelimit-remaining"]) == int(slow.headers["ratelimit-remaining"]) - 1
     assert fast.headers["x-request-id"]
     counted = sum(
