@@ -20,18 +20,31 @@ from app.articles.search import SearchIndex
 from app.articles.service import find_id
 from app.articles.writer import (
     Placement,
+    StoredRefs,
     build_view,
     new_article_id,
     placement_of,
+    published_for,
     resolve_references,
     slug_taken,
+    unchanged,
     write_view,
 )
 from app.core.config import Settings
-from app.core.errors import Conflict, Gone, InvalidInput, NotFound, PreconditionFailed
+from app.core.errors import (
+    Conflict,
+    Gone,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    client_errors,
+)
 from app.models import Article, ArticleStatus, Change, ChangeEvent, Revision
 
 PUBLIC = (ArticleStatus.PUBLISHED.value, ArticleStatus.SCHEDULED.value)
+STATUS_READ_ONLY = "is changed by POST /v1/articles/{id}/publish or /unpublish, not by PUT or PATCH"
+TIME_KEPT = "cannot be removed from a published or scheduled article: give a new time, or unpublish it first"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,29 +69,46 @@ async def _slug_free(session: AsyncSession, slug: str, owner: str | None) -> Non
 
 
 async def _save(
-    session: AsyncSession, old: ArticleView, new: ArticleView, event: ChangeEvent, ctx: WriteContext
-) -> ArticleView:
+    session: AsyncSession, old: ArticleView, new: ArticleView, event: ChangeEvent,
+    ctx: WriteContext, refs: StoredRefs | None = None,
+) -> ArticleView:  # fmt: skip
+    """Write `new` as the next revision; a write that changes nothing writes nothing.
+
+    API.md: the revision goes +1 on every change, so a no-op answers the current article
+    (same revision, ETag and updated_at) and emits no event.
+    """
+    if unchanged(old, new):
+        return old
     view = replace(new, revision=old.revision + 1, updated_at=ctx.now, created_at=old.created_at)
-    await write_view(session, view, replaces=old.revision, event=event, index=ctx.index)
+    await write_view(session, view, replaces=old.revision, event=event, index=ctx.index, refs=refs)
     return view
 
 
 def _expect(view: ArticleView, if_match: str | None) -> None:
-    """If-Match: `*`, or a list of ETags one of which must be the article's current one."""
+    """If-Match: `*`, or a list of ETags one of which must be the article's current one.
+
+    RFC 9110 section 13.1.1 compares If-Match strongly: a weak tag (W/"…") never matches.
+    """
     if if_match is None or if_match.strip() == "*":
         return
-    tags = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
-    if etag_of(view) not in tags:
+    if etag_of(view) not in (tag.strip() for tag in if_match.split(",")):
         raise PreconditionFailed(
             f"Article {view.id} is now at {etag_of(view)}, not {if_match.strip()}."
         )
 
 
 async def _to_change(
-    session: AsyncSession, article_id: str, if_match: str | None, *, editable: bool = True
-) -> ArticleView:
-    """The current article, checked against If-Match and (unless deleting) still editable."""
+    session: AsyncSession, article_id: str, if_match: str | None, *, editable: bool = True,
+    required: bool = False,
+) -> ArticleView:  # fmt: skip
+    """The current article, checked against If-Match and (unless deleting) still editable.
+
+    `required`: If-Match must be sent (the HTTP PUT and PATCH); asked after the lookup,
+    so that an unknown article is a 404 whatever the headers.
+    """
     old = await current(session, article_id)
+    if required and if_match is None:
+        raise PreconditionRequired("Send If-Match with the ETag of the revision you edited.")
     _expect(old, if_match)
     if editable:
         _editable(old)
@@ -92,7 +122,7 @@ def _editable(view: ArticleView) -> None:
 
 async def create(session: AsyncSession, data: ArticleCreate, ctx: WriteContext) -> ArticleView:
     """A new article (a draft unless `status` says published); 409 if the slug is taken."""
-    data = await resolve_references(session, data)
+    data, refs = await resolve_references(session, data)
     placement = placement_of(data, None, ctx.now)
     view = build_view(
         data,
@@ -104,7 +134,7 @@ async def create(session: AsyncSession, data: ArticleCreate, ctx: WriteContext) 
         settings=ctx.settings,
     )
     event = ChangeEvent.PUBLISHED if view.status == ArticleStatus.PUBLISHED else ChangeEvent.CREATED
-    await write_view(session, view, replaces=None, event=event, index=ctx.index)
+    await write_view(session, view, replaces=None, event=event, index=ctx.index, refs=refs)
     return view
 
 
@@ -114,24 +144,17 @@ async def update(
     data: ArticleCreate,
     if_match: str | None,
     ctx: WriteContext,
+    *,
+    if_match_required: bool = False,
 ) -> ArticleView:
-    """Replace the content of an article; its status and history stay."""
-    old = await _to_change(session, article_id, if_match)
-    data = await resolve_references(session, data)
-    placement = Placement(old.status, data.published_at or old.published_at, old.embargo_until)
-    new = build_view(
-        data,
-        article_id=old.id,
-        placement=placement,
-        revision=old.revision,
-        created_at=old.created_at,
-        now=ctx.now,
-        settings=ctx.settings,
-    )
-    await _slug_free(session, new.slug, old.id)
-    return await _save(
-        session, old, replace(new, corrections=old.corrections), ChangeEvent.UPDATED, ctx
-    )
+    """Replace the content of an article (PUT); its status and history stay.
+
+    What the body leaves out of the slug and the publication time stays as it is: a new
+    headline does not move the article to a new address.
+    """
+    old = await _to_change(session, article_id, if_match, required=if_match_required)
+    kept = {"slug": data.slug or old.slug, "published_at": data.published_at or old.published_at}
+    return await _rewrite(session, old, data.model_copy(update=kept), ctx)
 
 
 async def patch(
@@ -140,15 +163,59 @@ async def patch(
     changes: dict[str, Any],
     if_match: str | None,
     ctx: WriteContext,
+    *,
+    if_match_required: bool = False,
 ) -> ArticleView:
-    """Apply a JSON Merge Patch (RFC 7396) to the article's input form, then update."""
-    old = await current(session, article_id)
+    """Apply a JSON Merge Patch (RFC 7396) to the article's input form, then rewrite it."""
+    old = await _to_change(session, article_id, if_match, required=if_match_required)
+    if "published_at" in changes and changes["published_at"] is None and old.status in PUBLIC:
+        raise _invalid("published_at", TIME_KEPT)  # RFC 7396 null removes; this one stays
     merged = merge_patch(input_of(old), changes)
     try:
         data = ArticleCreate.model_validate(merged)
     except ValidationError as exc:
         raise InvalidInput("The patched article is not valid.", _errors(exc)) from None
-    return await update(session, old.id, data, if_match, ctx)
+    return await _rewrite(session, old, data, ctx)
+
+
+async def _rewrite(
+    session: AsyncSession, old: ArticleView, data: ArticleCreate, ctx: WriteContext
+) -> ArticleView:
+    """The article with this content (corrections and status kept), as its next revision."""
+    if data.status is not None:  # read-only here, like `id`
+        raise _invalid("status", STATUS_READ_ONLY)
+    data, refs = await resolve_references(session, data)
+    new = build_view(
+        data,
+        article_id=old.id,
+        placement=_placement(old, data.published_at, ctx.now),
+        revision=old.revision,
+        created_at=old.created_at,
+        now=ctx.now,
+        settings=ctx.settings,
+    )
+    new = replace(new, corrections=old.corrections)
+    if new.slug != old.slug:
+        await _slug_free(session, new.slug, old.id)
+    return await _save(session, old, new, _rewrite_event(old, new, ctx.now), ctx, refs)
+
+
+def _placement(old: ArticleView, published_at: dt.datetime | None, now: dt.datetime) -> Placement:
+    """Where new content leaves the article: a draft stays a draft; a published or
+    scheduled article follows its publication time as on create (API.md section 9), so a
+    time in the future schedules it (an embargo until then) and one that has come publishes it.
+    """
+    if old.status not in PUBLIC or published_at is None:
+        return Placement(old.status, published_at, None)
+    if published_at == old.published_at:  # the same instant (maybe in another offset): as it was
+        return Placement(old.status, published_at, published_at if old.embargo_until else None)
+    return published_for(published_at, now)
+
+
+def _rewrite_event(old: ArticleView, new: ArticleView, now: dt.datetime) -> ChangeEvent:
+    if new.is_public(now) and not old.is_public(now):
+        return ChangeEvent.PUBLISHED  # an embargo moved into the past
+    return ChangeEvent.UPDATED
 
 
 async def publish(
@@ -158,14 +225,22 @@ async def publish(
     if_match: str | None,
     ctx: WriteContext,
 ) -> ArticleView:
-    """Publish now, or schedule for `at` (an embargo: invisible until then)."""
+    """Publish now, or schedule for `at` (an embargo: invisible until then).
+
+    Publishing now what readers already see changes nothing (no second `published`).
+    """
     old = await _to_change(session, article_id, if_match)
+    if at is None and old.is_public(ctx.now):
+        return old
     when = at or (old.published_at if old.published_at and old.published_at <= ctx.now else ctx.now)
-    scheduled = when > ctx.now
-    status = ArticleStatus.SCHEDULED if scheduled else ArticleStatus.PUBLISHED
+    placement = published_for(when, ctx.now)
     new = replace(
-        old, status=status.value, published_at=when, embargo_until=when if scheduled else None
+        old,
+        status=placement.status,
+        published_at=placement.published_at,
+        embargo_until=placement.embargo_until,
     )
+    scheduled = placement.status == ArticleStatus.SCHEDULED
     event = ChangeEvent.UPDATED if scheduled else ChangeEvent.PUBLISHED
     return await _save(session, old, new, event, ctx)
 
@@ -300,5 +375,9 @@ def merge_patch(target: object, patch: object) -> object:
     return result
 
 
+def _invalid(field: str, msg: str) -> InvalidInput:
+    return InvalidInput(f"{field}: {msg}.", [{"loc": ["body", field], "msg": msg}])
+
+
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [{"loc": ["body", *[str(p) for p in e["loc"]]], "msg": e["msg"]} for e in exc.errors()]
+    return client_errors(exc.errors(), prefix=["body"])

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Request
-from pydantic import BaseModel, ConfigDict
+import orjson
+from fastapi import APIRouter, Body, Header, Path, Request
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 from starlette.responses import Response
 
 from app.access.deps import WriteKey
 from app.articles import editing
 from app.articles.editing import WriteContext
-from app.articles.readmodel import ArticleView, etag_of, full_face, tombstone_face
+from app.articles.readmodel import (
+    ArticleView,
+    etag_of,
+    full_face,
+    iso_time,
+    revision_face,
+    tombstone_face,
+)
 from app.articles.schemas import ArticleCreate, ArticleRead, AwareDatetime, Text, Tombstone
 from app.core import idempotency
 from app.core.deps import AppSettings, Now, Session, WriteSession
-from app.core.errors import PreconditionRequired, invalid_param
+from app.core.errors import InvalidInput
 from app.core.http import PRIVATE_CACHE_CONTROL, json_bytes
 
 router = APIRouter(prefix="/v1", tags=["editorial"])
@@ -64,12 +73,6 @@ def _context(request: Request, now: dt.datetime) -> WriteContext:
     return WriteContext(now, request.app.state.settings, request.app.state.search)
 
 
-def required(if_match: str | None) -> str:
-    if if_match is None:
-        raise PreconditionRequired("Send If-Match with the ETag of the revision you edited.")
-    return if_match
-
-
 def _forget(request: Request, view: ArticleView) -> ArticleView:
     """Drop the article from this server's cache at once; other servers follow the change log."""
     request.app.state.read_cache.evict(view.id)
@@ -106,10 +109,7 @@ async def create_article(
     )
     stored = await idempotency.begin(session, key.id, idempotency_key, fingerprint, now)
     if stored is not None:
-        headers = {"Idempotent-Replayed": "true", "Cache-Control": PRIVATE_CACHE_CONTROL}
-        if stored.location:
-            headers["Location"] = stored.location
-        return Response(stored.body, stored.status, headers=headers, media_type="application/json")
+        return _replay(stored)
     view = await editing.create(session, data, _context(request, now))
     response = _article_response(view, settings, now, 201)
     await idempotency.complete(
@@ -119,6 +119,20 @@ async def create_article(
         idempotency.StoredResponse(201, bytes(response.body), response.headers["location"]),
     )
     return response
+
+
+def _replay(stored: idempotency.StoredResponse) -> Response:
+    """The stored answer to a repeated create, with the headers the first one had."""
+    # The stored body is that 201's article, and its ETag is a function of it (id, revision).
+    article = orjson.loads(stored.body)
+    headers = {
+        "ETag": f'"{article["id"]}.{article["revision"]}"',
+        "Cache-Control": PRIVATE_CACHE_CONTROL,
+        "Idempotent-Replayed": "true",
+    }
+    if stored.location:
+        headers["Location"] = stored.location
+    return Response(stored.body, stored.status, headers=headers, media_type="application/json")
 
 
 @router.put(
@@ -132,8 +146,9 @@ async def replace_article(
     now: Now, _: WriteKey, if_match: IfMatch = None,
 ) -> Response:  # fmt: skip
     """Replace an article's content; needs If-Match (428 without, 412 if stale)."""
-    tag = required(if_match)
-    view = _forget(request, await editing.update(session, key, data, tag, _context(request, now)))
+    ctx = _context(request, now)
+    updated = await editing.update(session, key, data, if_match, ctx, if_match_required=True)
+    view = _forget(request, updated)
     return _article_response(view, settings, now)
 
 
@@ -146,9 +161,10 @@ async def patch_article(
     _: WriteKey, if_match: IfMatch = None,
 ) -> Response:  # fmt: skip
     """Change an article with a JSON Merge Patch (RFC 7396); needs If-Match."""
-    tag = required(if_match)
     changes = await _json_object(request)
-    view = _forget(request, await editing.patch(session, key, changes, tag, _context(request, now)))
+    ctx = _context(request, now)
+    patched = await editing.patch(session, key, changes, if_match, ctx, if_match_required=True)
+    view = _forget(request, patched)
     return _article_response(view, settings, now)
 
 
@@ -156,10 +172,14 @@ async def _json_object(request: Request) -> dict[str, Any]:
     try:
         value = await request.json()
     except Exception:  # any decoding failure is the client's malformed JSON
-        raise invalid_param("body", "is not valid JSON", where="body") from None
+        raise _bad_body("is not valid JSON") from None
     if not isinstance(value, dict):
-        raise invalid_param("body", "a merge patch must be a JSON object", where="body")
+        raise _bad_body("a merge patch must be a JSON object")
     return value
+
+
+def _bad_body(msg: str) -> InvalidInput:
+    return InvalidInput(f"body: {msg}", [{"loc": ["body"], "msg": msg}])
 
 
 @router.post(
@@ -266,7 +286,7 @@ async def list_revisions(
     data = [
         {
             "revision": r.number,
-            "created_at": r.created_at,
+            "created_at": iso_time(r.created_at),
             "event": r.event,
             "links": {"self": f"{base}/{r.number}"},
         }
@@ -279,14 +299,27 @@ async def list_revisions(
     )
 
 
+def _canonical_number(value: object) -> object:
+    """A revision number as written in its links: "1.0", "01" or "+1" name no revision."""
+    if isinstance(value, str) and not REVISION_NUMBER.fullmatch(value):
+        raise ValueError("must be a revision number written as a whole number, e.g. 3")
+    return value
+
+
+REVISION_NUMBER = re.compile(r"0|[1-9][0-9]{0,8}", re.ASCII)
+RevisionNumber = Annotated[int, BeforeValidator(_canonical_number), Path()]
+
+
 @router.get(
     "/articles/{key}/revisions/{number}", operation_id="getRevision", responses=WRITE_ERRORS
 )
-async def get_revision(key: str, number: int, session: Session, _: WriteKey) -> Response:
-    """One revision exactly as it was (without the links that depend on configuration)."""
+async def get_revision(
+    key: str, number: RevisionNumber, session: Session, settings: AppSettings, _: WriteKey
+) -> Response:
+    """One revision as it was, in the full representation (`url` and `links` as configured now)."""
     snapshot = await editing.revision(session, key, number)
     return Response(
-        json_bytes(snapshot),
+        json_bytes(revision_face(snapshot, settings.public_base_url)),
         headers={"Cache-Control": PRIVATE_CACHE_CONTROL},
         media_type="application/json",
     )

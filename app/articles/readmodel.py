@@ -73,6 +73,15 @@ class ArticleView:
     def is_tombstone(self) -> bool:
         return self.status in (ArticleStatus.RETRACTED, ArticleStatus.DELETED)
 
+    def modified_at(self, now: dt.datetime) -> dt.datetime:
+        """When the article last changed for its readers: its last write, or the moment its
+        embargo lifted if that came later (a lift writes nothing). A client syncing by
+        `updated_since` must be shown the article from the moment it became visible; the
+        same rule as the syndication formats (app/syndication/dates.py)."""
+        if self.published_at is not None and self.is_public(now):
+            return max(self.updated_at, self.published_at.astimezone(dt.UTC))
+        return self.updated_at
+
 
 def filed_time(instant: dt.datetime | None, offset_minutes: int | None) -> dt.datetime | None:
     """Give an instant back in the UTC offset it was filed with."""
@@ -176,7 +185,7 @@ async def load_revisions(
 # ---- faces: pure functions from the read model to plain data
 
 
-def _iso(value: dt.datetime | None) -> str | None:
+def iso_time(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
     text = value.isoformat()
@@ -194,12 +203,20 @@ def etag_of(view: ArticleView) -> str:
 
 
 def links_of(view: ArticleView, base_url: str) -> dict[str, str]:
-    api = f"{base_url}/v1/articles/{view.id}"
+    return _links(view.id, base_url)
+
+
+def _links(article_id: str, base_url: str) -> dict[str, str]:
+    api = f"{base_url}/v1/articles/{article_id}"
     return {"self": api, "ninjs": f"{api}/ninjs", "jsonld": f"{api}/jsonld"}
 
 
 def canonical_url(view: ArticleView, base_url: str) -> str:
-    return f"{base_url}/articles/{view.slug}"
+    return _url(view.slug, base_url)
+
+
+def _url(slug: str, base_url: str) -> str:
+    return f"{base_url}/articles/{slug}"
 
 
 def public_status(view: ArticleView, now: dt.datetime) -> str:
@@ -210,7 +227,7 @@ def full_face(view: ArticleView, base_url: str, now: dt.datetime) -> dict[str, A
     """The v1 full representation (API.md section 2): the summary and the rest, in order."""
     rest = {
         "status": public_status(view, now),
-        "embargo_until": _iso(view.embargo_until),
+        "embargo_until": iso_time(view.embargo_until),
         "language": view.language,
         "sections": [
             {"heading": s.heading, "paragraphs": list(s.paragraphs)} for s in view.sections
@@ -219,7 +236,7 @@ def full_face(view: ArticleView, base_url: str, now: dt.datetime) -> dict[str, A
         "reading_time_minutes": view.reading_time_minutes,
         "revision": view.revision,
         "corrections": [
-            {"published_at": _iso(c.published_at), "text": c.text} for c in view.corrections
+            {"published_at": iso_time(c.published_at), "text": c.text} for c in view.corrections
         ],
         "rights": {
             "copyright_holder": view.copyright_holder,
@@ -227,7 +244,7 @@ def full_face(view: ArticleView, base_url: str, now: dt.datetime) -> dict[str, A
             "syndication": view.syndication,
         },
     }
-    merged = {**summary_face(view, base_url), **rest}
+    merged = {**summary_face(view, base_url, now), **rest}
     return {name: merged[name] for name in FULL_FIELDS}
 
 
@@ -242,8 +259,12 @@ FULL_FIELDS = (
 )  # fmt: skip
 
 
-def summary_face(view: ArticleView, base_url: str) -> dict[str, Any]:
-    """The v1 summary used in lists."""
+def summary_face(
+    view: ArticleView, base_url: str, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The v1 summary used in lists; given `now`, `updated_at` counts a lifted embargo
+    (ArticleView.modified_at), as the lists' `updated_since` and `updated_at` sorts do."""
+    updated = view.updated_at if now is None else view.modified_at(now)
     return {
         "id": view.id,
         "slug": view.slug,
@@ -252,8 +273,8 @@ def summary_face(view: ArticleView, base_url: str) -> dict[str, Any]:
         "dek": view.dek,
         "category": _ref(view.category),
         "authors": [_ref(a) for a in view.authors],
-        "published_at": _iso(view.published_at),
-        "updated_at": _iso(view.updated_at),
+        "published_at": iso_time(view.published_at),
+        "updated_at": iso_time(updated),
         "takeaways": list(view.takeaways),
         "word_count": view.word_count,
         "links": links_of(view, base_url),
@@ -263,9 +284,9 @@ def summary_face(view: ArticleView, base_url: str) -> dict[str, Any]:
 def tombstone_face(view: ArticleView) -> dict[str, Any]:
     body: dict[str, Any] = {"id": view.id, "slug": view.slug, "status": view.status}
     if view.status == ArticleStatus.DELETED:
-        body["deleted_at"] = _iso(view.deleted_at)
+        body["deleted_at"] = iso_time(view.deleted_at)
     else:
-        body["retracted_at"] = _iso(view.retracted_at)
+        body["retracted_at"] = iso_time(view.retracted_at)
     body["reason"] = view.tombstone_reason
     return body
 
@@ -277,3 +298,14 @@ def snapshot_face(view: ArticleView) -> dict[str, Any]:
     for derived in ("url", "links"):
         face.pop(derived)
     return face
+
+
+def revision_face(snapshot: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """A stored revision in the full representation: the snapshot, with `url` and `links`
+    made from today's configuration (they were left out of it for that reason)."""
+    derived = {
+        "url": _url(snapshot["slug"], base_url),
+        "links": _links(snapshot["id"], base_url),
+    }
+    merged = {**snapshot, **derived}
+    return {name: merged[name] for name in FULL_FIELDS if name in merged}

@@ -82,29 +82,58 @@ def _narrow(face: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
     return face if fields is None else {name: face[name] for name in fields if name in face}
 
 
+# RFC 3339: a date-time with an explicit offset (section 5.6), or a full-date.
+QUERY_TIME = re.compile(
+    r"\d{4}-\d\d-\d\d(?:[Tt ]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d))?", re.ASCII
+)
+QUERY_TIME_HINT = (
+    "must be an RFC 3339 date-time with an offset (2025-05-16T10:34:00Z, "
+    "2025-05-16T10:34:00-04:00) or a date (2025-05-16, midnight UTC)"
+)
+
+
 def _when(raw: str | None, name: str) -> dt.datetime | None:
-    """An RFC 3339 time or a plain date (midnight UTC); a naive time is taken as UTC."""
+    """An RFC 3339 date-time with its offset, or an RFC 3339 full-date (midnight UTC).
+
+    Anything else is a 422 naming the parameter: a time without an offset is ambiguous,
+    and guessing UTC for it would quietly move a client's window by hours.
+    """
     if raw is None:
         return None
-    text = raw.strip().replace("z", "Z")
     # An unencoded "+" in a query string arrives as a space: "...T09:00:00 02:00".
-    text = re.sub(r" (\d\d:?\d\d)$", r"+\1", text)
+    text = re.sub(r"(:\d\d(?:\.\d+)?) (\d\d:\d\d)$", r"\1+\2", raw.strip())
+    if not QUERY_TIME.fullmatch(text):
+        raise invalid_param(name, QUERY_TIME_HINT)
     try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise invalid_param(name, "must be an RFC 3339 date-time or a YYYY-MM-DD date") from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        value = dt.datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
+    except ValueError:  # well-formed but no such time (month 13, hour 25, offset 24:00)
+        raise invalid_param(name, QUERY_TIME_HINT) from None
+    value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # a date: midnight UTC
+    try:
+        value.astimezone(dt.UTC)  # compared in UTC: the instant must have a UTC date
+    except OverflowError:
+        raise invalid_param(
+            name, "is out of range: in UTC it falls outside the years 1 to 9999"
+        ) from None
+    return value
 
 
 def _respond(
     request: Request, body: bytes, *, etag: str, last_modified: dt.datetime | None,
     keys: list[str], settings: Settings, status: int = 200, private: bool = False,
+    keyed: bool = False,
 ) -> Response:  # fmt: skip
+    """A read's response, or its 304; `private` when its content depends on the caller's
+    key. `keyed`: a route whose content may depend on the key sends `Vary: Authorization`
+    on its public answers too, so that a shared cache never gives the copy it kept for
+    one caller (anonymous, say) to a key that would get another (a narrower list)."""
     headers = {
         "ETag": etag,
         "Cache-Control": PRIVATE_CACHE_CONTROL if private else public_cache_control(settings),
         "Surrogate-Key": " ".join(dict.fromkeys(keys)),
     }
+    if keyed and not private:
+        headers["Vary"] = "Authorization"
     if last_modified is not None:
         headers["Last-Modified"] = http_date(last_modified)
     stamp = last_modified.timestamp() if last_modified else None
@@ -119,12 +148,12 @@ def _surrogate_keys(views: list[ArticleView]) -> list[str]:
     return [key for view in views for key in (view.id, view.category.slug)]
 
 
-def _cache_entry(view: ArticleView, response: Response) -> CachedResponse:
+def _cache_entry(view: ArticleView, response: Response, now: dt.datetime) -> CachedResponse:
     headers = [(k, v) for k, v in response.raw_headers]
     not_modified = [(k, v) for k, v in headers if k not in (b"content-length", b"content-type")]
     return CachedResponse(
         article_id=view.id, slug=view.slug, category=view.category.slug, revision=view.revision, etag=response.headers["etag"],
-        last_modified_epoch=view.updated_at.timestamp(), body=bytes(response.body),
+        last_modified_epoch=view.modified_at(now).timestamp(), body=bytes(response.body),
         headers=headers, headers_304=not_modified,
     )  # fmt: skip
 
@@ -146,9 +175,13 @@ class ListParams:
     fields: str | None = None
     facets: str | None = None
     include_total: bool = False
+    # Declared as one string (the frozen v1 contract); every repetition is read from the
+    # query itself (_statuses), so that repeating it is an OR like the other filters.
     status: Annotated[
         str | None,
-        Query(description="Keys with `write`: draft, scheduled, published, retracted (comma list)"),
+        Query(
+            description="Keys with `write`: draft, scheduled, published, retracted (repeat it or use a comma list)"
+        ),
     ] = None
 
 
@@ -160,32 +193,39 @@ async def list_articles(
     params: Annotated[ListParams, Depends()],
 ) -> Response:  # fmt: skip
     """Published articles, newest first: filter, search, facet and page by cursor."""
-    query = _list_query(settings, params, caller)
+    statuses = _statuses(request.query_params.getlist("status"), caller)
+    query = _list_query(settings, params, caller, statuses)
     wanted = _fields(params.fields, LIST_FIELDS)
     page = await service.list_articles(
         session, query, now, request.app.state.search, request.app.state.views
     )
     envelope = _list_body(request, settings, query, page, wanted, now)
     body = json_bytes(envelope)
-    last = max((v.updated_at for v in page.views), default=None)
-    private = query.statuses != ["published"]
     response = _respond(
         request,
         body,
         etag=etag_for(body),
-        last_modified=last,
+        last_modified=await service.last_modified(session, now),
         keys=["articles", *_surrogate_keys(page.views)],
         settings=settings,
-        private=private,
+        private=_depends_on_key(query),
+        keyed=True,
     )
     if envelope["links"]["next"]:
         response.headers["Link"] = f'<{envelope["links"]["next"]}>; rel="next"'
     return response
 
 
-def _statuses(raw: str | None, caller: KeyInfo | None) -> list[str]:
-    """The statuses asked for; anything but `published` needs a key with `write`."""
-    statuses = list(dict.fromkeys(_split([raw]))) if raw else ["published"]
+def _depends_on_key(query: service.ListQuery) -> bool:
+    """Whether the list is one only this key gets: statuses beyond `published` (a write
+    key), or narrowed to the key's categories."""
+    return query.statuses != ["published"] or query.allowed_categories is not None
+
+
+def _statuses(raw: list[str], caller: KeyInfo | None) -> list[str]:
+    """The statuses asked for (repeated or comma-separated); anything but `published` needs
+    a key with `write`."""
+    statuses = list(dict.fromkeys(_split(raw))) or ["published"]
     if bad := [s for s in statuses if s not in EDITOR_STATUSES]:
         raise invalid_param(
             "status", f"unknown status(es) {', '.join(bad)}; known: {', '.join(EDITOR_STATUSES)}"
@@ -195,14 +235,15 @@ def _statuses(raw: str | None, caller: KeyInfo | None) -> list[str]:
             raise Unauthorized("Listing unpublished articles needs a key with the 'write' scope.")
         if "write" not in caller.scopes:
             raise Forbidden(
-                f"The key {caller.name!r} lacks the 'write' scope needed for status={raw}."
+                f"The key {caller.name!r} lacks the 'write' scope needed for status={','.join(statuses)}."
             )
     return statuses
 
 
-def _list_query(settings: Settings, p: ListParams, caller: KeyInfo | None) -> service.ListQuery:
-    q = p.q.strip() if p.q else None
-    statuses = _statuses(p.status, caller)
+def _list_query(
+    settings: Settings, p: ListParams, caller: KeyInfo | None, statuses: list[str]
+) -> service.ListQuery:
+    q = (p.q or "").strip() or None  # blank is no search at all, as when q is absent
     drafts = "draft" in statuses
     chosen = p.sort or ("relevance" if q else "-updated_at" if drafts else "-published_at")
     if chosen == "relevance" and not q:
@@ -237,7 +278,7 @@ def _list_body(
 ) -> dict[str, Any]:
     data = []
     for view in page.views:
-        face = summary_face(view, settings.public_base_url)
+        face = summary_face(view, settings.public_base_url, now)
         if query.statuses != ["published"]:
             face["status"] = public_status(view, now)
         if view.id in page.highlights:
@@ -295,16 +336,9 @@ async def get_article(
         raise NotFound(f"No article with id or slug {key!r}.")
     keys = [view.id, view.category.slug]
     if view.is_tombstone:
-        body = json_bytes(tombstone_face(view))
-        return _respond(
-            request,
-            body,
-            etag=etag_for(body),
-            last_modified=view.updated_at,
-            keys=keys,
-            settings=settings,
-            status=410,
-        )
+        # An editor is given every tombstone, also of what readers never saw: that answer
+        # is theirs alone.
+        return _tombstone(request, settings, view, private=editor)
     body = json_bytes(_narrow(full_face(view, settings.public_base_url, now), wanted))
     etag = etag_of(view) if wanted is None else etag_for(body)
     public = view.is_public(now)
@@ -312,13 +346,13 @@ async def get_article(
         request,
         body,
         etag=etag,
-        last_modified=view.updated_at,
+        last_modified=view.modified_at(now),
         keys=keys,
         settings=settings,
         private=not public,
     )
     if public and wanted is None and response.status_code == 200:
-        cache.store(_cache_entry(view, response), loaded_at)
+        cache.store(_cache_entry(view, response, now), loaded_at)
     return response
 
 
@@ -326,34 +360,73 @@ async def get_article(
     "/articles/{key}/related",
     operation_id="listRelatedArticles",
     response_model=RelatedList,
-    responses={404: PROBLEM, 410: PROBLEM, 422: PROBLEM},
+    responses={
+        404: PROBLEM,
+        410: {
+            "model": Tombstone,
+            "description": "Retracted or deleted: the tombstone",
+            **PROBLEM,  # as documented before the tombstone was
+        },
+        422: PROBLEM,
+    },
 )
 async def related_articles(
     key: str, request: Request, session: Session, settings: AppSettings, now: Now,
-    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    caller: CurrentKey, limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    fields: str | None = None,
 ) -> Response:  # fmt: skip
-    """Up to `limit` published articles sharing tags or the category, best first."""
+    """Up to `limit` published articles sharing tags or the category, best first.
+
+    A retracted or deleted article answers as its detail does: 410 with its tombstone.
+    """
+    wanted = _fields(fields, SUMMARY_FIELDS)
     view = await service.get(session, key, now)
+    within = caller.categories if caller else None
+    if within is not None and view.category.slug not in within:
+        raise NotFound(f"No article with id or slug {key!r}.")
     if view.is_tombstone:
-        raise NotFound(f"Article {view.id} was {view.status}; it has no related articles.")
-    views = await service.related(session, view, limit, now, request.app.state.views)
-    body = json_bytes({"data": [summary_face(v, settings.public_base_url) for v in views]})
-    last = max((v.updated_at for v in views), default=view.updated_at)
+        return _tombstone(request, settings, view)
+    views = await service.related(
+        session, view, limit, now, request.app.state.views, allowed_categories=within
+    )
+    data = [_narrow(summary_face(v, settings.public_base_url, now), wanted) for v in views]
+    body = json_bytes({"data": data})
     return _respond(
         request,
         body,
         etag=etag_for(body),
-        last_modified=last,
+        last_modified=await service.last_modified(session, now),
         keys=[view.id, *_surrogate_keys(views)],
         settings=settings,
+        private=within is not None,
+        keyed=True,
     )
 
 
-def _terms_response(request: Request, settings: Settings, data: Any, keys: list[str]) -> Response:
+def _tombstone(
+    request: Request, settings: Settings, view: ArticleView, *, private: bool = False
+) -> Response:
+    body = json_bytes(tombstone_face(view))
+    return _respond(
+        request, body, etag=etag_for(body), last_modified=view.updated_at,
+        keys=[view.id, view.category.slug], settings=settings, status=410, private=private,
+    )  # fmt: skip
+
+
+async def _terms_response(
+    request: Request, session: Session, settings: Settings, now: dt.datetime, data: Any,
+    keys: list[str], caller: KeyInfo | None,
+) -> Response:  # fmt: skip
     body = json_bytes(data)
     return _respond(
-        request, body, etag=etag_for(body), last_modified=None, keys=keys, settings=settings
-    )
+        request, body, etag=etag_for(body), last_modified=await service.last_modified(session, now),
+        keys=keys, settings=settings, private=_within(caller) is not None, keyed=True,
+    )  # fmt: skip
+
+
+def _within(caller: KeyInfo | None) -> tuple[str, ...] | None:
+    """The categories a key is limited to: its taxonomies count only their articles."""
+    return caller.categories if caller else None
 
 
 def _term(term: service.TermCount, with_bio: bool = False) -> dict[str, Any]:
@@ -366,11 +439,12 @@ def _term(term: service.TermCount, with_bio: bool = False) -> dict[str, Any]:
 
 @router.get("/categories", operation_id="listCategories", response_model=CategoryList)
 async def list_categories(
-    request: Request, session: Session, settings: AppSettings, now: Now
+    request: Request, session: Session, settings: AppSettings, now: Now, caller: CurrentKey
 ) -> Response:
-    """Every category with its number of published articles."""
-    terms = await service.categories(session, now)
-    return _terms_response(request, settings, {"data": [_term(t) for t in terms]}, ["categories"])
+    """Every category with published articles, and how many."""
+    terms = await service.seen_categories(session, now, within=_within(caller))
+    data = {"data": [_term(t) for t in terms]}
+    return await _terms_response(request, session, settings, now, data, ["categories"], caller)
 
 
 @router.get(
@@ -380,43 +454,49 @@ async def list_categories(
     responses={404: PROBLEM},
 )
 async def get_category(
-    slug: str, request: Request, session: Session, settings: AppSettings, now: Now
-) -> Response:
-    """One category with its number of published articles."""
-    terms = await service.categories(session, now, slug=slug)
+    slug: str, request: Request, session: Session, settings: AppSettings, now: Now,
+    caller: CurrentKey,
+) -> Response:  # fmt: skip
+    """One category with its number of published articles (404 if it has none)."""
+    terms = await service.seen_categories(session, now, slug=slug, within=_within(caller))
     if not terms:
         raise NotFound(f"No category with slug {slug!r}.")
-    return _terms_response(request, settings, _term(terms[0]), ["categories", slug])
+    data = _term(terms[0])
+    return await _terms_response(
+        request, session, settings, now, data, ["categories", slug], caller
+    )
 
 
 @router.get("/authors", operation_id="listAuthors", response_model=AuthorList)
 async def list_authors(
-    request: Request, session: Session, settings: AppSettings, now: Now
+    request: Request, session: Session, settings: AppSettings, now: Now, caller: CurrentKey
 ) -> Response:
-    """Every author with their number of published articles."""
-    terms = await service.authors(session, now)
-    return _terms_response(
-        request, settings, {"data": [_term(t, True) for t in terms]}, ["authors"]
-    )
+    """Every author of published articles, and how many."""
+    terms = await service.seen_authors(session, now, within=_within(caller))
+    data = {"data": [_term(t, True) for t in terms]}
+    return await _terms_response(request, session, settings, now, data, ["authors"], caller)
 
 
 @router.get(
     "/authors/{slug}", operation_id="getAuthor", response_model=AuthorRead, responses={404: PROBLEM}
 )
 async def get_author(
-    slug: str, request: Request, session: Session, settings: AppSettings, now: Now
-) -> Response:
-    """One author with their number of published articles."""
-    terms = await service.authors(session, now, slug=slug)
+    slug: str, request: Request, session: Session, settings: AppSettings, now: Now,
+    caller: CurrentKey,
+) -> Response:  # fmt: skip
+    """One author with their number of published articles (404 if they have none)."""
+    terms = await service.seen_authors(session, now, slug=slug, within=_within(caller))
     if not terms:
         raise NotFound(f"No author with slug {slug!r}.")
-    return _terms_response(request, settings, _term(terms[0], True), ["authors", slug])
+    data = _term(terms[0], True)
+    return await _terms_response(request, session, settings, now, data, ["authors", slug], caller)
 
 
 @router.get("/tags", operation_id="listTags", response_model=TagList)
 async def list_tags(
-    request: Request, session: Session, settings: AppSettings, now: Now
+    request: Request, session: Session, settings: AppSettings, now: Now, caller: CurrentKey
 ) -> Response:
-    """Every tag with its number of published articles."""
-    terms = await service.tags(session, now)
-    return _terms_response(request, settings, {"data": [_term(t) for t in terms]}, ["tags"])
+    """Every tag of published articles, and how many."""
+    terms = await service.seen_tags(session, now, within=_within(caller))
+    data = {"data": [_term(t) for t in terms]}
+    return await _terms_response(request, session, settings, now, data, ["tags"], caller)

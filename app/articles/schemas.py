@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     model_validator,
 )
@@ -30,13 +33,34 @@ Slug = Annotated[
 ]
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ValueError("must carry a UTC offset (RFC 3339)")
+# RFC 3339 section 5.6 (its note allows a space for the "T"): a whole date-time with an offset.
+RFC3339 = re.compile(
+    r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)", re.ASCII
+)
+RFC3339_HINT = "must be an RFC 3339 date-time with a UTC offset, e.g. 2025-05-16T10:34:00-04:00"
+
+
+def _rfc3339_text(value: object) -> object:
+    """Only RFC 3339 text (or a datetime, from importers): pydantic alone would also take
+    numbers and digit strings as Unix times, and dates as midnight."""
+    if isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str) or not RFC3339.fullmatch(value):
+        raise ValueError(RFC3339_HINT)
     return value
 
 
-AwareDatetime = Annotated[dt.datetime, AfterValidator(_aware)]
+def _aware(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("must carry a UTC offset (RFC 3339)")
+    try:
+        value.astimezone(dt.UTC)  # stored in UTC: an instant beyond years 1-9999 cannot be
+    except OverflowError:
+        raise ValueError("is out of range: in UTC it falls outside the years 1 to 9999") from None
+    return value
+
+
+AwareDatetime = Annotated[dt.datetime, BeforeValidator(_rfc3339_text), AfterValidator(_aware)]
 
 
 Status = Literal["draft", "scheduled", "published", "retracted"]
@@ -78,7 +102,7 @@ class SectionInput(InputSchema):
 class RightsInput(InputSchema):
     copyright_holder: ShortText | None = None
     usage_terms: Text | None = None
-    syndication: bool = True
+    syndication: StrictBool = True  # a JSON boolean: "no", 0 or "false" are not taken as false
 
 
 class ArticleCreate(InputSchema):
@@ -276,4 +300,4 @@ class TagList(Schema):
 
 
 class RelatedList(Schema):
-    data: list[ArticleSummary]
+    data: list[ArticleSummary | ArticleSummaryFields]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import secrets
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
@@ -32,7 +34,7 @@ from app.articles.readmodel import (
 )
 from app.articles.schemas import ArticleCreate, NamedRef, RefInput
 from app.articles.search import SearchDocument, SearchIndex
-from app.changes.service import Entry, audience, shared_now
+from app.changes.service import Entry, audience, shared_now, told_of_retraction
 from app.core.config import Settings
 from app.core.db import table_of
 from app.core.errors import Conflict, InvalidInput, PreconditionFailed
@@ -57,14 +59,27 @@ def new_article_id() -> str:
     return "art_" + secrets.token_hex(8)
 
 
+# What a slug made from a text with no letters or digits starts with, by input field.
+FALLBACK_PREFIXES = {
+    "headline": "article",
+    "category": "category",
+    "authors": "author",
+    "tags": "tag",
+}
+
+
 def make_slug(text: str, field: str) -> str:
+    """The slug of a headline or a name: its words transliterated, or, when it has none
+    ("!!!", emoji), a slug derived from the text itself.
+
+    The fallback is stable (the same text always makes the same slug), so re-importing
+    the document finds the article it made before.
+    """
     slug: str = slugify(text, max_length=SLUG_MAX, word_boundary=True)
-    if not slug:
-        raise InvalidInput(
-            f"{field}: cannot make a slug from {text!r}",
-            [{"loc": ["body", field], "msg": "has no letters or digits to make a slug from"}],
-        )
-    return slug
+    if slug:
+        return slug
+    digest = hashlib.sha256(unicodedata.normalize("NFC", text).encode()).hexdigest()[:12]
+    return f"{FALLBACK_PREFIXES.get(field, field)}-{digest}"
 
 
 def ref_of(value: RefInput, field: str) -> RefView:
@@ -75,34 +90,62 @@ def ref_of(value: RefInput, field: str) -> RefView:
     return RefView(make_slug(value, field), value)
 
 
-async def resolve_references(session: AsyncSession, data: ArticleCreate) -> ArticleCreate:
-    """Fill in the names of slug-only references; an unknown slug is a 422 naming the field."""
-    category = await _resolve(session, Category, "category", [data.category])
-    authors = await _resolve(session, Author, "authors", data.authors)
-    tags = await _resolve(session, Tag, "tags", data.tags)
-    return data.model_copy(update={"category": category[0], "authors": authors, "tags": tags})
+def _slug_of(value: RefInput, field: str) -> str:
+    if not isinstance(value, NamedRef):
+        return make_slug(value, field)
+    return value.slug or make_slug(value.name or "", field)
 
 
-async def _resolve(
-    session: AsyncSession, model: type[Category] | type[Author] | type[Tag], field: str,
-    values: Sequence[RefInput],
-) -> list[RefInput]:  # fmt: skip
-    wanted = [v.slug for v in values if isinstance(v, NamedRef) and v.name is None and v.slug]
-    if not wanted:
-        return list(values)
-    rows = await session.execute(select(model.slug, model.name).where(model.slug.in_(wanted)))
-    names = {row.slug: row.name for row in rows}
-    if missing := [slug for slug in wanted if slug not in names]:
-        raise InvalidInput(
-            f"{field}: unknown slug(s) {', '.join(missing)}",
-            [{"loc": ["body", field], "msg": f"unknown {field} slug {slug!r}"} for slug in missing],
-        )
-    return [
-        NamedRef(slug=v.slug, name=names[v.slug])
-        if isinstance(v, NamedRef) and v.name is None and v.slug
-        else v
+@dataclass(frozen=True, slots=True)
+class StoredRefs:
+    """Stored categories, authors and tags: (id, name) by slug, one dict per TAXONOMY kind."""
+
+    found: tuple[dict[str, tuple[int, str]], ...]
+
+
+REF_FIELDS = ("category", "authors", "tags")  # the input field of each TAXONOMY kind
+
+
+async def lookup_refs(session: AsyncSession, slugs: Sequence[Sequence[str]]) -> StoredRefs:
+    """The stored rows of these slugs (one list per TAXONOMY kind), in one statement."""
+    params = {f"slugs{kind}": list(wanted) for kind, wanted in enumerate(slugs)}
+    found: tuple[dict[str, tuple[int, str]], ...] = ({}, {}, {})
+    for kind, slug, ref_id, name in await session.execute(REFS_LOOKUP, params):
+        found[kind][slug] = (ref_id, name)
+    return StoredRefs(found)
+
+
+async def resolve_references(
+    session: AsyncSession, data: ArticleCreate
+) -> tuple[ArticleCreate, StoredRefs]:
+    """The input with every known category, author and tag under its stored name, and those rows.
+
+    A name whose slug exists takes the stored name (the stored row is never renamed), so
+    what a write answers and snapshots is what a read gives back. A slug-only reference
+    must exist: an unknown one is a 422 naming the field.
+    """
+    given: tuple[Sequence[RefInput], ...] = ([data.category], data.authors, data.tags)
+    slugs = [[_slug_of(v, REF_FIELDS[kind]) for v in values] for kind, values in enumerate(given)]
+    stored = await lookup_refs(session, slugs)
+    errors = [
+        {"loc": ["body", REF_FIELDS[kind]], "msg": f"unknown {REF_FIELDS[kind]} slug {v.slug!r}"}
+        for kind, values in enumerate(given)
         for v in values
+        if isinstance(v, NamedRef) and v.name is None and v.slug not in stored.found[kind]
     ]
+    if errors:
+        raise InvalidInput("; ".join(f"{e['loc'][1]}: {e['msg']}" for e in errors), errors)
+    named = [
+        [
+            NamedRef(slug=slug, name=stored.found[kind][slug][1])
+            if slug in stored.found[kind]
+            else value
+            for value, slug in zip(values, slugs[kind], strict=True)
+        ]
+        for kind, values in enumerate(given)
+    ]
+    update = {"category": named[0][0], "authors": named[1], "tags": named[2]}
+    return data.model_copy(update=update), stored
 
 
 def unique_refs(values: Iterable[RefInput], field: str) -> tuple[RefView, ...]:
@@ -134,8 +177,12 @@ def placement_of(data: ArticleCreate, status: str | None, now: dt.datetime) -> P
     wanted = status or data.status or ArticleStatus.DRAFT.value
     if wanted != ArticleStatus.PUBLISHED:
         return Placement(ArticleStatus.DRAFT.value, data.published_at, None)
-    when = data.published_at or now
-    if when > now:  # published for a future time: an embargo until then
+    return published_for(data.published_at or now, now)
+
+
+def published_for(when: dt.datetime, now: dt.datetime) -> Placement:
+    """Published at `when`: at once if it has come, else scheduled (an embargo until then)."""
+    if when > now:
         return Placement(ArticleStatus.SCHEDULED.value, when, when)
     return Placement(ArticleStatus.PUBLISHED.value, when, None)
 
@@ -183,12 +230,23 @@ def build_view(
     )
 
 
+def unchanged(old: ArticleView, new: ArticleView) -> bool:
+    """Whether writing `new` would store `old` again (so no new revision, no event).
+
+    Aware datetimes compare as instants, so the filing offset, which the article shows,
+    is compared on its own.
+    """
+    same = replace(new, updated_at=old.updated_at, revision=old.revision, created_at=old.created_at)
+    return same == old and _offset(new.published_at) == _offset(old.published_at)
+
+
+def _offset(moment: dt.datetime | None) -> dt.timedelta | None:
+    return moment.utcoffset() if moment is not None else None
+
+
 def same_content(old: ArticleView, new: ArticleView) -> bool:
-    """Whether a rewrite would change nothing a reader can see (so no new revision)."""
-    return (
-        replace(new, updated_at=old.updated_at, revision=old.revision, corrections=old.corrections)
-        == old
-    )
+    """Whether a re-import would change nothing a reader can see (its corrections stay)."""
+    return unchanged(old, replace(new, corrections=old.corrections))
 
 
 TaxonomyModel = type[Category] | type[Author] | type[Tag]
@@ -224,11 +282,11 @@ async def ensure_refs(
     return {row.slug: row.id for row in await session.execute(lookup)}
 
 
-def _refs_lookup() -> CompoundSelect[int, str, int]:
-    """Category, author and tag ids by slug in one statement, built once (see below)."""
+def _refs_lookup() -> CompoundSelect[int, str, int, str]:
+    """Category, author and tag ids and names by slug in one statement, built once (see below)."""
     return union_all(
         *(
-            select(literal(kind).label("kind"), model.slug, model.id).where(
+            select(literal(kind).label("kind"), model.slug, model.id, model.name).where(
                 model.slug.in_(bindparam(f"slugs{kind}", expanding=True))
             )
             for kind, model in enumerate(TAXONOMY)
@@ -243,21 +301,20 @@ REFS_LOOKUP = _refs_lookup()
 
 
 async def ensure_view_refs(
-    session: AsyncSession, view: ArticleView
+    session: AsyncSession, view: ArticleView, known: StoredRefs | None = None
 ) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
     """Ids of the article's category, authors and tags by slug, creating any missing.
 
-    One query finds all three kinds (a write's statements are most of its CPU cost);
-    only a kind with a new name goes on to `ensure_refs`.
+    One query finds all three kinds (a write's statements are most of its CPU cost), or
+    none when resolve_references already did; only a kind with a new name goes on to
+    `ensure_refs`.
     """
     wanted = ((view.category,), view.authors, view.tags)
-    params = {f"slugs{kind}": [ref.slug for ref in refs] for kind, refs in enumerate(wanted)}
-    found: tuple[dict[str, int], ...] = ({}, {}, {})
-    for kind, slug, ref_id in await session.execute(REFS_LOOKUP, params):
-        found[kind][slug] = ref_id
+    if known is None:
+        known = await lookup_refs(session, [[ref.slug for ref in refs] for refs in wanted])
     ids = [
-        found[kind]
-        if all(ref.slug in found[kind] for ref in refs)
+        {ref.slug: known.found[kind][ref.slug][0] for ref in refs}
+        if all(ref.slug in known.found[kind] for ref in refs)
         else await ensure_refs(session, TAXONOMY[kind], refs)
         for kind, refs in enumerate(wanted)
     ]
@@ -293,20 +350,25 @@ async def write_view(
     replaces: int | None,
     event: ChangeEvent,
     index: SearchIndex,
+    refs: StoredRefs | None = None,
 ) -> None:
     """Write one revision of an article: its rows, snapshot, change-log event and search entry.
 
     `replaces` is the revision this one supersedes (None for a new article). The claim on
     it is a conditional UPDATE, so of two concurrent writers from the same revision
-    exactly one wins and the other gets PreconditionFailed.
+    exactly one wins and the other gets PreconditionFailed. `refs` are the taxonomy rows
+    resolve_references found (saves looking them up again).
     """
     was_shared_in = None  # where partners could see the article before this write
     counted_before = None  # what the article added to the stats counts before this write
     if replaces is not None:
         await _claim(session, view.id, replaces, view.revision)
         was_shared_in = await shared_now(session, view.id, view.updated_at)
+        if was_shared_in is None and event == ChangeEvent.DELETED:
+            # Partners told of a retraction hold the tombstone: its deletion is news to them.
+            was_shared_in = await told_of_retraction(session, view.id)
         counted_before = (await aggregates.load_contributions(session, [view.id])).get(view.id)
-    category_ids, author_ids, tag_ids = await ensure_view_refs(session, view)
+    category_ids, author_ids, tag_ids = await ensure_view_refs(session, view, refs)
     row = article_row(view, category_ids[view.category.slug])
     if replaces is None:
         await _insert_article(session, row)

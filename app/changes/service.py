@@ -58,6 +58,22 @@ async def shared_now(session: AsyncSession, article_id: str, now: dt.datetime) -
     return slug
 
 
+async def told_of_retraction(session: AsyncSession, article_id: str) -> str | None:
+    """The category in which partners were told the article was retracted, or None.
+
+    They hold its tombstone, so a later deletion concerns them though the retracted
+    article is not visible to them (before a delete: app/articles/writer.py).
+    """
+    stmt = (
+        select(Change.was_shared_in)
+        .where(Change.article_id == article_id, Change.event == ChangeEvent.RETRACTED.value)
+        .order_by(Change.seq.desc())
+        .limit(1)
+    )
+    slug: str | None = await session.scalar(stmt)
+    return slug
+
+
 def audience(
     view: ArticleView, was_shared_in: str | None, at: dt.datetime | None = None
 ) -> dict[str, str | None]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import orjson
 from fastapi import FastAPI, Request
@@ -97,6 +99,19 @@ STATUS_SLUGS = {
 }
 
 
+MAX_ERRORS = 50  # a problem lists at most this many `errors`, and says how many there were
+
+
+def _bounded(detail: str, extra: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The detail and extra members with `errors` cut to MAX_ERRORS: a body with thousands
+    of bad keys must not make a problem document megabytes long."""
+    errors = extra.get("errors")
+    if not isinstance(errors, list) or len(errors) <= MAX_ERRORS:
+        return detail, extra
+    note = f" ({len(errors)} errors in all; the first {MAX_ERRORS} are listed)"
+    return detail + note, {**extra, "errors": errors[:MAX_ERRORS]}
+
+
 def problem_response(
     request: Request,
     status: int,
@@ -108,6 +123,7 @@ def problem_response(
     headers: dict[str, str] | None = None,
 ) -> Response:
     default_slug, default_title = STATUS_SLUGS.get(status, ("error", "Error"))
+    detail, extra = _bounded(detail, extra or {})
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + (slug or default_slug),
         "title": title or default_title,
@@ -115,10 +131,17 @@ def problem_response(
         "detail": detail,
         "instance": request.url.path,
     }
-    body.update(extra or {})
+    body.update(extra)
     # Never cached: a 404 for an article published a minute later must not stick in a CDN.
     headers = {"Cache-Control": "no-store", **(headers or {})}
-    return Response(orjson.dumps(body), status, headers=headers, media_type=PROBLEM_JSON)
+    return Response(html_safe_json(body), status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def html_safe_json(value: Any) -> bytes:
+    """JSON with `<`, `>` and `&` escaped: a problem echoes client text (the path, a slug),
+    and a client that shows it in a page must not be handed markup."""
+    encoded = orjson.dumps(value)
+    return encoded.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026")
 
 
 async def send_problem(
@@ -127,7 +150,7 @@ async def send_problem(
 ) -> None:  # fmt: skip
     """A problem response from pure ASGI middleware, which runs outside the error handlers."""
     slug, title = STATUS_SLUGS.get(status, ("error", "Error"))
-    body = orjson.dumps(
+    body = html_safe_json(
         {
             "type": PROBLEM_BASE + slug,
             "title": title,
@@ -146,8 +169,50 @@ async def send_problem(
     await send({"type": "http.response.body", "body": body})
 
 
-def _clean_loc(loc: Any) -> list[str | int]:
-    return [part if isinstance(part, int) else str(part) for part in loc]
+# Pydantic puts the branch of a union it tried into `loc` ("constrained-str",
+# "function-after[_slug_or_name(), NamedRef]", "NamedRef"): clients name fields, not the
+# types a field is parsed with.
+_BRANCH_TAG = re.compile(
+    r"[a-z]+(?:-[a-z]+)*\[.*\]|constrained-[a-z]+|str|int|float|bool|bytes|none|[A-Z][A-Za-z0-9]*",
+    re.DOTALL,
+)
+_KEY_ERRORS = frozenset({"extra_forbidden", "missing"})  # their last part is the client's key
+
+
+def _clean_loc(loc: Sequence[Any], error_type: str = "") -> list[str | int]:
+    """A validation error's location as the client wrote it, without union-branch tags."""
+    key = len(loc) - 1 if error_type in _KEY_ERRORS else None
+    return [
+        part if isinstance(part, int) else str(part)
+        for i, part in enumerate(loc)
+        if isinstance(part, int) or i == key or not _BRANCH_TAG.fullmatch(str(part))
+    ]
+
+
+def client_errors(
+    details: Sequence[Mapping[str, Any]], prefix: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """Pydantic errors as `[{loc, msg}]` in the client's terms.
+
+    Union-branch tags leave `loc`; a branch that merely found the wrong type ("should be
+    a valid string") goes when another branch explains more deeply (`category.slug`);
+    repeats go.
+    """
+    found = []
+    for detail in details:
+        raw = [*prefix, *detail["loc"]]
+        loc = _clean_loc(raw, detail.get("type", ""))
+        mismatch = len(loc) < len(raw) and str(detail.get("type", "")).endswith("_type")
+        found.append((loc, str(detail["msg"]), mismatch))
+    # Every location some error lies strictly inside: a set, so that a body with many
+    # errors costs a lookup per error rather than a scan of all the others.
+    deeper = {tuple(loc[:end]) for loc, _, _ in found for end in range(len(loc))}
+    kept: dict[str, dict[str, Any]] = {}
+    for loc, msg, mismatch in found:
+        if mismatch and tuple(loc) in deeper:
+            continue
+        kept.setdefault(orjson.dumps([loc, msg]).decode(), {"loc": loc, "msg": msg})
+    return list(kept.values())
 
 
 async def _app_error(request: Request, exc: Exception) -> Response:
@@ -163,15 +228,62 @@ async def _app_error(request: Request, exc: Exception) -> Response:
     )
 
 
+# ---- access checks come before input checks
+
+# A route dependency that checks the caller's key (app/access/deps.py) carries, under this
+# attribute, a function saying what it would refuse. FastAPI decodes a JSON body before it
+# runs any dependency, so a malformed body would otherwise be a 422 to a caller that has
+# no key (401) or lacks the scope (403); the handlers below ask these checks first.
+ACCESS_CHECK = "byline_access_check"
+AccessCheck = Callable[[Request], AppError | None]
+Dependency = TypeVar("Dependency", bound=Callable[..., Any])
+
+
+def checks_access(check: AccessCheck) -> Callable[[Dependency], Dependency]:
+    """Mark a dependency as an access check: `check` tells what it refuses for a request."""
+
+    def mark(dependency: Dependency) -> Dependency:
+        setattr(dependency, ACCESS_CHECK, check)
+        return dependency
+
+    return mark
+
+
+def _access_checks(dependant: Any) -> Iterator[AccessCheck]:
+    """The access checks among a route's dependencies, however deeply nested."""
+    for sub in getattr(dependant, "dependencies", ()):
+        check = getattr(sub.call, ACCESS_CHECK, None)
+        if check is not None:
+            yield check
+        yield from _access_checks(sub)
+
+
+def access_refusal(request: Request) -> AppError | None:
+    """What the matched route's access checks refuse this caller, if anything."""
+    route = request.scope.get("route")
+    for check in _access_checks(getattr(route, "dependant", None)):
+        refusal = check(request)
+        if refusal is not None:
+            return refusal
+    return None
+
+
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"loc": _clean_loc(e["loc"]), "msg": str(e["msg"])} for e in exc.errors()]
-    names = ", ".join(".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]) for e in errors)
+    if (refusal := access_refusal(request)) is not None:
+        return await _app_error(request, refusal)
+    errors = client_errors(exc.errors())
+    shown = errors[:MAX_ERRORS]  # the rest is cut by problem_response, which says so
+    names = ", ".join(".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]) for e in shown)
     return problem_response(request, 422, f"Invalid input: {names}", extra={"errors": errors})
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    # FastAPI answers 400 for a body it could not decode at all (not UTF-8, say), also
+    # before the dependencies run: the caller's access is checked first here too.
+    if exc.status_code == 400 and (refusal := access_refusal(request)) is not None:
+        return await _app_error(request, refusal)
     detail = (
         exc.detail
         if isinstance(exc.detail, str)
@@ -183,13 +295,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _unexpected(request: Request, exc: Exception) -> Response:
     request_id = request.scope.get("state", {}).get("request_id", "")
     log.exception("unhandled error", extra={"request_id": request_id})
-    # The server-error handler runs outside the request-id middleware: add the header here.
+    # The server-error handler runs outside every middleware: the request id and the rate
+    # limit headers (API.md 7: on every response) that they would add are added here.
+    admission = request.scope.get("state", {}).get("admission")
+    limits = {name.decode(): value.decode() for name, value in getattr(admission, "headers", ())}
     return problem_response(
         request,
         500,
         f"An unexpected error occurred (request id {request_id}).",
         extra={"request_id": request_id},
-        headers={"X-Request-ID": request_id},
+        headers={"X-Request-ID": request_id, **limits},
     )
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import update
 
 from app.models import Article
+from tests.access.test_keys import auth, make_key
 from tests.conftest import add_article
 
 FULL_FIELDS = {
@@ -117,3 +119,46 @@ async def test_related_prefers_shared_tags_then_category(client, session, settin
     assert [d["headline"] for d in limited["data"]] == ["Two tags"]
     assert (await client.get("/v1/articles/nope/related")).status_code == 404
     assert (await client.get(f"/v1/articles/{base.id}/related?limit=0")).status_code == 422
+
+
+async def test_fields_narrow_related_articles(client, session, settings):
+    base = await add_article(session, settings, category="Science")
+    other = await add_article(session, settings, headline="Neighbour", category="Science")
+    body = (await client.get(f"/v1/articles/{base.id}/related?fields=headline")).json()
+    assert body["data"] == [{"id": other.id, "headline": "Neighbour"}]
+    both = (await client.get(f"/v1/articles/{base.id}/related?fields=id,slug,links")).json()
+    assert set(both["data"][0]) == {"id", "slug", "links"}
+
+
+@pytest.mark.parametrize("fields", ["bogus", "headline,bogus", "", "sections", "highlight"])
+async def test_unknown_fields_of_related_are_a_422(client, session, settings, fields):
+    base = await add_article(session, settings)
+    response = await client.get(f"/v1/articles/{base.id}/related?fields={fields}")
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["query", "fields"]
+
+
+@pytest.mark.parametrize("action", ["retract", "delete"])
+async def test_related_of_a_withdrawn_article_is_its_410_tombstone(
+    client, session, settings, action
+):
+    writer = auth(await make_key(session, "write"))
+    base = await add_article(session, settings)
+    if action == "retract":
+        await client.post(f"/v1/articles/{base.id}/retract", json={"reason": "No."}, headers=writer)
+    else:
+        await client.delete(f"/v1/articles/{base.id}", headers=writer)
+    detail = await client.get(f"/v1/articles/{base.id}")
+    related = await client.get(f"/v1/articles/{base.id}/related")
+    assert (related.status_code, detail.status_code) == (410, 410)
+    assert related.json() == detail.json()
+    assert related.json()["status"] == ("retracted" if action == "retract" else "deleted")
+    assert related.headers["content-type"] == "application/json"
+
+
+async def test_related_of_a_withdrawn_draft_is_a_404(client, session, settings):
+    """Readers never saw it: its tombstone would reveal it (as the detail does not)."""
+    writer = auth(await make_key(session, "write"))
+    draft = await add_article(session, settings, status="draft")
+    await client.delete(f"/v1/articles/{draft.id}", headers=writer)
+    assert (await client.get(f"/v1/articles/{draft.id}/related")).status_code == 404

@@ -310,6 +310,93 @@ class TestSearch:
         assert body["meta"]["total"] == 0
 
 
+class TestBlankQuery:
+    """`q` is trimmed: blank is no search at all, exactly as when `q` is absent."""
+
+    @pytest.mark.parametrize("q", ["", "%20", "%20%20%09", "+"])
+    async def test_blank_q_lists_everything(self, client, session, settings, q):
+        await add_article(session, settings, headline="Older", published_at=at(1))
+        await add_article(session, settings, headline="Newer", published_at=at(2))
+        body = (await client.get(f"/v1/articles?q={q}&include_total=true")).json()
+        assert [d["headline"] for d in body["data"]] == ["Newer", "Older"]
+        assert body["meta"]["total"] == 2
+        assert "highlight" not in body["data"][0]
+
+    @pytest.mark.parametrize("q", [None, "", "%20"])
+    async def test_relevance_without_words_is_the_same_422(self, client, q):
+        query = "sort=relevance" if q is None else f"sort=relevance&q={q}"
+        response = await client.get(f"/v1/articles?{query}")
+        assert response.status_code == 422
+        assert response.json()["errors"] == [
+            {"loc": ["query", "sort"], "msg": "relevance needs a search query q"}
+        ]
+
+    async def test_words_around_spaces_still_search(self, client, session, settings):
+        await add_article(session, settings, headline="Glacier melt")
+        await add_article(session, settings, headline="Harbour cranes")
+        assert await headlines(client, "/v1/articles?q=%20glacier%20") == ["Glacier melt"]
+
+
+class TestQueryTimes:
+    """Date filters take RFC 3339: a date-time with its offset, or a date (midnight UTC)."""
+
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "2025-03-01T10:30:00Z",
+            "2025-03-01T10:30:00z",
+            "2025-03-01t10:30:00Z",
+            "2025-03-01 10:30:00Z",
+            "2025-03-01T11:30:00%2B01:00",
+            "2025-03-01T11:30:00 01:00",  # an unencoded "+" arrives as a space
+            "2025-03-01T05:30:00-05:00",
+            "2025-03-01T10:30:00.000001Z",
+        ],
+    )
+    async def test_date_times_with_an_offset(self, client, session, settings, value):
+        await add_article(session, settings, headline="Before", published_at=at(1))  # 10:00Z
+        await add_article(session, settings, headline="After", published_at=at(2))  # 11:00Z
+        assert await headlines(client, f"/v1/articles?published_after={value}") == ["After"]
+        assert await headlines(client, f"/v1/articles?published_before={value}") == ["Before"]
+
+    async def test_a_date_is_midnight_utc(self, client, session, settings):
+        midnight = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
+        await add_article(
+            session, settings, headline="Eve", published_at=midnight - dt.timedelta(seconds=1)
+        )
+        await add_article(
+            session, settings, headline="Day", published_at=midnight + dt.timedelta(seconds=1)
+        )
+        assert await headlines(client, "/v1/articles?published_after=2025-03-01") == ["Day"]
+        assert await headlines(client, "/v1/articles?published_before=2025-03-01") == ["Eve"]
+
+    @pytest.mark.parametrize("name", ["published_after", "published_before", "updated_since"])
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "2026-03-01T06:30:00",  # no offset: which instant is meant?
+            "2026-03-01T06:30:00%2B0000",  # ISO 8601 basic offset, not RFC 3339
+            "2026-03-01T06:30:00%2B00",
+            "2026-03-01T06:30Z",  # no seconds
+            "20260301",
+            "20260301T063000Z",
+            "2026-03-01T",
+            "2026-3-1",
+            "2026-03-01T25:00:00Z",
+            "2026-02-30",
+            "2026-03-01T06:30:00%2B24:00",
+            "1772346600",
+            "now",
+        ],
+    )
+    async def test_anything_else_is_a_422_naming_the_parameter(self, client, name, value):
+        response = await client.get(f"/v1/articles?{name}={value}")
+        assert response.status_code == 422, value
+        body = response.json()
+        assert body["errors"][0]["loc"] == ["query", name]
+        assert "RFC 3339" in body["errors"][0]["msg"]
+
+
 class TestFields:
     async def test_fields_narrow_and_keep_id(self, client, session, settings):
         await add_article(session, settings, headline="Narrow")
