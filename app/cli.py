@@ -29,7 +29,8 @@ from app.core.config import get_settings
 from app.core.db import make_engine, make_sessionmaker, session_scope
 from app.core.errors import AppError
 from app.core.paths import ALEMBIC_INI
-from app.ingest.service import ImportOutcome, collect_files, import_files
+from app.ingest.formats import YEAR_MAX, YEAR_MIN
+from app.ingest.service import PUBLISHED, ImportOutcome, collect_files, import_files
 from app.ops.logs import configure_logging, log_config
 from app.ops.workers import clear as clear_metrics
 from app.webhooks import service as webhooks
@@ -96,19 +97,30 @@ def import_(
     paths: Annotated[
         list[Path], typer.Argument(help="Files or folders (searched recursively).", exists=True)
     ],
-    status: Annotated[str, typer.Option(help="draft or published.")] = "published",
-    year: Annotated[int | None, typer.Option(help="Year for datelines that give none.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            help="draft or published. Omitted: new articles are published (unless a JSON "
+            'document says "status"), and a re-imported article keeps its status.'
+        ),
+    ] = None,
+    year: Annotated[
+        int | None, typer.Option(help=f"Year for datelines that give none ({YEAR_MIN}-{YEAR_MAX}).")
+    ] = None,
 ) -> None:
-    """Import articles (plain text, Markdown, JSON, NDJSON); re-importing a slug updates it."""
-    if status not in ("draft", "published"):
+    """Import articles (plain text, Markdown, JSON, NDJSON); re-importing a slug updates its
+    content and keeps its status unless --status is given (README: "The command line")."""
+    if status is not None and status not in ("draft", "published"):
         raise typer.BadParameter("must be draft or published", param_hint="--status")
+    if year is not None and not YEAR_MIN <= year <= YEAR_MAX:  # the range of HTTP's ?year=
+        raise typer.BadParameter(f"must be from {YEAR_MIN} to {YEAR_MAX}", param_hint="--year")
     outcomes = asyncio.run(_import(paths, status, year))
     _print_summary(outcomes)
     if any(o.action == "failed" for o in outcomes):
         raise typer.Exit(1)
 
 
-async def _import(paths: list[Path], status: str, year: int | None) -> list[ImportOutcome]:
+async def _import(paths: list[Path], status: str | None, year: int | None) -> list[ImportOutcome]:
     settings = get_settings()
     engine = make_engine(settings.database_url)
     files = collect_files(paths)
@@ -117,7 +129,8 @@ async def _import(paths: list[Path], status: str, year: int | None) -> list[Impo
             task = progress.add_task("importing", total=len(files))
             return await import_files(
                 make_sessionmaker(engine, writes=True), files, status=status, year=year, settings=settings,
-                index=SearchIndex(engine.dialect.name), file_done=lambda _: progress.advance(task),
+                index=SearchIndex(engine.dialect.name), default_status=PUBLISHED,
+                file_done=lambda _: progress.advance(task),
             )  # fmt: skip
     finally:
         await engine.dispose()

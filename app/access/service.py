@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from app.models import ApiKey
 
 SCOPES = ("read", "syndicate", "write", "stats", "admin")
 KEY_PREFIX = "byl_"
+KEY_ID = re.compile(r"key_[0-9a-f]{16}")  # the form of the ids `create` makes
+MAX_NAME = 200  # the column's length
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,21 @@ def check_rate_limit(value: str | None, field: str = "rate_limit") -> str | None
     return f"{int(amount)}/{unit.strip()}"
 
 
+def check_name(name: str) -> str:
+    """A key's name, trimmed: not empty, and never shaped like a key id, because revoking
+    and reading a key take its id or its name (a name `key_…` could stand for another key)."""
+    trimmed = name.strip()
+    if not trimmed:
+        raise invalid_param("name", "must not be empty", where="body")
+    if len(trimmed) > MAX_NAME:
+        raise invalid_param("name", f"must be at most {MAX_NAME} characters", where="body")
+    if KEY_ID.fullmatch(trimmed):
+        raise invalid_param(
+            "name", "must not look like a key id (key_ and 16 hex digits)", where="body"
+        )
+    return trimmed
+
+
 def check_scopes(scopes: Sequence[str]) -> list[str]:
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
@@ -73,8 +91,9 @@ async def create(
 ) -> tuple[ApiKey, str]:  # fmt: skip
     """A new key; the secret is returned once and only its hash is stored."""
     secret = new_secret()
+    name = check_name(name)
     key = ApiKey(
-        id="key_" + secrets.token_hex(8), name=name.strip(), secret_hash=hash_secret(secret),
+        id="key_" + secrets.token_hex(8), name=name, secret_hash=hash_secret(secret),
         prefix=secret[:12], scopes=check_scopes(scopes),
         categories=sorted(set(categories)) if categories else None,
         rate_limit=check_rate_limit(rate_limit), created_at=now, revoked_at=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -11,6 +12,8 @@ from pydantic_core import ErrorDetails
 from app.articles.schemas import ArticleCreate
 
 Loc = tuple[int | str, ...]
+
+OUT_OF_RANGE = "in UTC it falls outside the years 1 to 9999"
 
 _TYPE_MISMATCHES = frozenset({"string_type", "model_type", "dict_type", "model_attributes_type"})
 
@@ -102,6 +105,19 @@ def build_article(
         first, *rest = errors_from_validation(exc, anchors, default=default)
         first.more = tuple(rest)
         raise first from exc
+
+
+def out_of_range(value: dt.datetime) -> bool:
+    """Whether an instant has no UTC equivalent (9999-12-31T23:00-05:00 is in year 10000 in UTC).
+
+    ArticleCreate refuses such an instant as well; the parsers check first, so that their
+    message quotes the dateline or the front matter key as it was written.
+    """
+    try:
+        value.astimezone(dt.UTC)
+    except OverflowError:
+        return True
+    return False
 
 
 def _relevant(details: list[ErrorDetails]) -> list[tuple[Loc, str]]:

@@ -13,7 +13,14 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from app.articles.schemas import ArticleCreate
-from app.ingest.errors import Anchor, ImportFormatError, Loc, build_article
+from app.ingest.errors import (
+    OUT_OF_RANGE,
+    Anchor,
+    ImportFormatError,
+    Loc,
+    build_article,
+    out_of_range,
+)
 from app.ingest.plaintext import parse_dateline, split_byline, strip_by
 
 # Front matter keys for each ArticleCreate field, the first present one winning.
@@ -35,6 +42,14 @@ _SPACES = re.compile(r"[ \t\r\n]+")
 _MARKDOWN = MarkdownIt("commonmark", {"html": False})
 _TEXT_TOKENS = frozenset({"text", "text_special", "code_inline", "html_inline"})
 _BREAK_TOKENS = frozenset({"softbreak", "hardbreak"})
+_LIST_OPENINGS = frozenset({"bullet_list_open", "ordered_list_open"})
+_TAKEAWAYS_ENDS = frozenset({"heading_open", "hr"})
+_BLOCK_NAMES = {
+    "paragraph_open": "a paragraph",
+    "fence": "a code block",
+    "code_block": "a code block",
+    "blockquote_open": "a quote",
+}
 
 
 @dataclass(frozen=True)
@@ -165,6 +180,8 @@ def _timestamp(value: object, *, year: int | None, now: dt.datetime | None) -> d
             raise ValueError(
                 f"{value.isoformat()} has no UTC offset (write e.g. 2025-07-21T14:30:00+02:00)"
             )
+        if out_of_range(value):
+            raise ValueError(f"{value.isoformat()} is out of range: {OUT_OF_RANGE}")
         return value
     if isinstance(value, dt.date):
         raise ValueError(f"{value.isoformat()} needs a time and a UTC offset")
@@ -202,15 +219,15 @@ class _Body:
     title: tuple[str, int] | None = None
     takeaways: list[tuple[str, int]] | None = None
     takeaways_line: int | None = None
-    awaiting_list: int | None = None  # line of a takeaways heading whose list has not come yet
+    in_takeaways: bool = False  # between a takeaways heading and the next heading or `---`
     sections: list[_Section] = field(default_factory=list)
 
     def read(self, tokens: list[Token]) -> None:
         index = 0
         while index < len(tokens):
             index = self._step(tokens, index)
-        if self.awaiting_list is not None:
-            raise _no_list(self.awaiting_list)
+        if self.in_takeaways:
+            self._end_takeaways()
 
     def finish(self, payload: dict[str, object], anchors: dict[Loc, Anchor]) -> None:
         """Put what was read into the payload (the front matter's headline wins)."""
@@ -231,10 +248,14 @@ class _Body:
 
     def _step(self, tokens: list[Token], index: int) -> int:
         token = tokens[index]
-        if self.awaiting_list is not None and token.level == 0 and token.nesting >= 0:
-            if token.type not in ("bullet_list_open", "ordered_list_open"):
-                raise _no_list(self.awaiting_list)
-            return self._read_takeaways(tokens, index)
+        if self.in_takeaways and token.level == 0 and token.nesting >= 0:
+            if token.type in _LIST_OPENINGS:
+                return self._read_takeaways(tokens, index)
+            if token.type not in _TAKEAWAYS_ENDS:
+                raise self._not_a_takeaway(token)
+            self._end_takeaways()
+            if token.type == "hr":
+                return index + 1
         if token.type == "heading_open":
             self._heading(int(token.tag[1:]), inline_text(tokens[index + 1]), self._line(token))
             return index + 3
@@ -248,7 +269,7 @@ class _Body:
         if level == 1 and self.title is None and self.front_headline in (None, text):
             self.title = (text, line)  # the title, or a repeat of the front matter's headline
         elif self.takeaways is None and _TAKEAWAYS.fullmatch(text):
-            self.awaiting_list = self.takeaways_line = line
+            self.takeaways, self.takeaways_line, self.in_takeaways = [], line, True
         else:
             self.sections.append(_Section(text, line))
 
@@ -260,21 +281,41 @@ class _Body:
         self.sections[-1].paragraphs.append((text, line))
 
     def _read_takeaways(self, tokens: list[Token], index: int) -> int:
-        """Collect the items of the list at `index`; returns the index after its closing token."""
+        """Add the items of the list at `index`; returns the index after its closing token.
+
+        Every list counts: markdown-it starts a new list when the bullet changes (`-` to `*`).
+        """
         opening = tokens[index]
         closing = opening.type.replace("_open", "_close")
-        items: list[tuple[str, int]] = []
+        items = self.takeaways if self.takeaways is not None else []
+        first = len(items)
         index += 1
         while not (tokens[index].type == closing and tokens[index].level == opening.level):
             token = tokens[index]
             if token.type == "list_item_open" and token.level == opening.level + 1:
                 items.append(("", self._line(token)))
-            elif token.type == "inline" and items:
+            elif token.type == "inline" and len(items) > first:
                 text, line = items[-1]
                 items[-1] = (f"{text} {inline_text(token)}".strip(), line)
             index += 1
-        self.takeaways, self.awaiting_list = items, None
+        self.takeaways = items
         return index + 1
+
+    def _end_takeaways(self) -> None:
+        if not self.takeaways:
+            raise _no_list(self.takeaways_line or self.offset + 1)
+        self.in_takeaways = False
+
+    def _not_a_takeaway(self, token: Token) -> ImportFormatError:
+        """A block other than a list under the takeaways heading: refused, never moved elsewhere."""
+        if not self.takeaways:
+            return _no_list(self.takeaways_line or self.offset + 1)
+        kind = _BLOCK_NAMES.get(token.type, "text")
+        return ImportFormatError(
+            f"{kind} under 'Key Takeaways', where only list items may be; end the takeaways "
+            "with a heading or a '---' line before the body",
+            line=self._line(token),
+        )
 
     def _check_sections(self) -> None:
         if not self.sections:

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
 from app.articles.schemas import ArticleCreate
-from app.ingest.errors import Anchor, ImportFormatError, Loc, build_article
+from app.ingest.errors import (
+    OUT_OF_RANGE,
+    Anchor,
+    ImportFormatError,
+    Loc,
+    build_article,
+    out_of_range,
+)
 
 MAX_HEADING_WORDS = 12
 
@@ -33,7 +41,12 @@ _RFC3339 = re.compile(
 )
 _NUMERIC_OFFSET = re.compile(r"(?P<sign>[+-])(?P<hours>\d{2}):?(?P<minutes>\d{2})")
 _BYLINE = re.compile(r"by(?:\s+|$)", re.IGNORECASE)
-_NAME_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+|&\s*)?|\s+and\s+|\s*&\s*", re.IGNORECASE)
+# Captured, so that split_byline can tell a bare comma (`Lee, Jr.`) from a list separator.
+_NAME_SEPARATOR = re.compile(
+    r"(\s*,\s*(?:and(?:\s+|$)|&\s*)?|(?:^|\s+)and(?:\s+|$)|\s*&\s*)", re.IGNORECASE
+)
+# Generational suffixes, written after a comma (`Ann Lee, Jr.`): part of a name, never one.
+_SUFFIX = re.compile(r"(?:jr|sr)\.?|ii|iii|iv", re.IGNORECASE)
 _TAKEAWAYS_HEADER = re.compile(r"key\s+takeaways?\s*:?", re.IGNORECASE)
 _BULLET = re.compile(r"(?:•|[-*](?=\s|$))\s*(?P<text>.*)")
 _CLOSERS = "\"')]}»”’›"
@@ -102,7 +115,7 @@ def parse_dateline(text: str, *, year: int | None = None, now: datetime | None =
     """An aware datetime from `M/D[/YYYY], HH:MM TZ` or RFC 3339; ValueError says what is wrong."""
     text = text.strip()
     if _RFC3339.fullmatch(text):
-        return _parse_rfc3339(text)
+        return _storable(_parse_rfc3339(text), text)
     match = _DATELINE.fullmatch(text)
     if match is None:
         raise ValueError(f"dateline {quote(text)} is not {DATELINE_FORMS}")
@@ -115,6 +128,12 @@ def parse_dateline(text: str, *, year: int | None = None, now: datetime | None =
         value = _at_year(explicit, parts, zone)
     if value is None:
         raise ValueError(f"dateline {quote(text)} is not a real date and time")
+    return _storable(value, text)
+
+
+def _storable(value: datetime, text: str) -> datetime:
+    if out_of_range(value):
+        raise ValueError(f"dateline {quote(text)} is out of range: {OUT_OF_RANGE}")
     return value
 
 
@@ -134,8 +153,49 @@ def parse_zone(name: str) -> timezone:
 
 
 def split_byline(text: str) -> list[str]:
-    """Author names from `A`, `A and B`, `A, B and C`, `A, B, and C` or `A & B` (no `By`)."""
-    return [name for name in _NAME_SEPARATOR.split(text.strip()) if name]
+    """Author names from `A`, `A and B`, `A, B and C`, `A, B, and C` or `A & B` (no `By`).
+
+    `A, Jr.` is one name. ValueError when a separator lacks a name on one side (`A and`).
+    """
+    text = text.strip()
+    if not text:
+        return []
+    # With the separators captured, parts alternate: name, separator, name, …
+    parts = [part.strip() for part in _NAME_SEPARATOR.split(text)]
+    names: list[str] = []
+    for index in range(0, len(parts), 2):
+        name, before = parts[index], parts[index - 1] if index else ""
+        if not name:
+            beside = before or parts[index + 1]
+            raise ValueError(f"byline {quote(text)} has no name on one side of {quote(beside)}")
+        if not _SUFFIX.fullmatch(name):
+            names.append(name)
+        elif names and before == ",":
+            names[-1] = f"{names[-1]}, {name}"
+        else:
+            raise ValueError(
+                f"{quote(name)} in byline {quote(text)} is a suffix, not a name "
+                f"(it follows a name and a comma, as in 'Ann Lee, {name}')"
+            )
+    return names
+
+
+def byline_names(lines: Sequence[str]) -> list[str]:
+    """The authors of a byline block; each line starting with `By` adds names of its own
+    (`By A\nBy B` is two authors), and other lines continue the one above."""
+    groups: list[str] = []
+    for line in lines:
+        if is_byline(line) or not groups:
+            groups.append(strip_by(line))
+        else:
+            groups[-1] = f"{groups[-1]} {line}"
+    names: list[str] = []
+    for group in groups:
+        found = split_byline(group)
+        if not found:
+            raise ValueError("the byline names no author")
+        names.extend(found)
+    return names
 
 
 def is_byline(text: str) -> bool:
@@ -205,10 +265,10 @@ def _read_front(reader: _Reader) -> None:
     byline = reader.take("a byline starting with 'By '")
     if not is_byline(byline.text):
         raise byline.error("expected a byline starting with 'By '")
-    authors = split_byline(strip_by(byline.text))
-    if not authors:
-        raise byline.error("the byline names no author")
-    reader.put("authors", authors, byline)
+    try:
+        reader.put("authors", byline_names(byline.lines), byline)
+    except ValueError as exc:
+        raise byline.error(str(exc)) from None
 
 
 def _starts_byline(reader: _Reader) -> bool:
@@ -221,6 +281,8 @@ def _starts_byline(reader: _Reader) -> bool:
 
 
 def _read_takeaways(reader: _Reader) -> None:
+    """The optional header, then its bullets: the next block, and each block after it that
+    also starts with a bullet (writers often leave blank lines between bullets)."""
     header = reader.peek()
     if header is None or len(header.lines) != 1:
         return
@@ -230,9 +292,24 @@ def _read_takeaways(reader: _Reader) -> None:
     bullets = reader.peek()
     if bullets is None:
         raise header.error(f"{quote(header.text)} is not followed by a block of bullet lines")
-    reader.position += 1
-    items = _bullet_items(bullets, header)
+    items: list[str] = []
     reader.put("takeaways", items, bullets)
+    _add_bullets(reader, items, bullets, header)
+    while (more := reader.peek()) is not None and _is_bullet_block(more):
+        _add_bullets(reader, items, more, header)
+
+
+def _add_bullets(reader: _Reader, items: list[str], block: Block, header: Block) -> None:
+    """Take the block's bullets, each placed at its block for error messages."""
+    reader.position += 1
+    for text in _bullet_items(block, header):
+        reader.anchors[("takeaways", len(items))] = block.anchor
+        items.append(text)
+
+
+def _is_bullet_block(block: Block) -> bool:
+    """A block that starts with a bullet; later unmarked lines continue a wrapped bullet."""
+    return _BULLET.fullmatch(block.lines[0]) is not None
 
 
 def _bullet_items(block: Block, header: Block) -> list[str]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Query, Request
+from pydantic import WithJsonSchema
 from starlette.responses import Response
 
 from app.access.deps import WriteKey
@@ -14,10 +15,25 @@ from app.core.errors import InvalidInput
 from app.core.http import PRIVATE_CACHE_CONTROL, json_bytes
 from app.ingest import service
 from app.ingest.errors import ImportFormatError
-from app.ingest.formats import MEDIA_TYPES, Format, UnsupportedFormat, detect_format, parse_document
+from app.ingest.formats import (
+    MEDIA_TYPES,
+    YEAR_MAX,
+    YEAR_MIN,
+    Format,
+    UnsupportedFormat,
+    detect_format,
+    parse_document,
+)
 
 router = APIRouter(prefix="/v1", tags=["editorial"])
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+StatusParam = Literal["draft", "published"]
+# A query parameter is given or left out, never null: describe it as the string it is.
+STATUS_SCHEMA = WithJsonSchema({"type": "string", "enum": list(get_args(StatusParam))})
+STATUS_DOC = (
+    "draft or published; wins over the document's own status. Omitted: the document's "
+    "status, else the existing article's (a re-import keeps it), else draft."
+)
 BODY_DOC = {
     "requestBody": {
         "required": True,
@@ -32,10 +48,20 @@ BODY_DOC = {
 )  # fmt: skip
 async def import_articles(
     request: Request, session: WriteSession, settings: AppSettings, now: Now, _: WriteKey,
-    status: Literal["draft", "published"] = "draft",
-    year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
+    status: Annotated[StatusParam | None, STATUS_SCHEMA, Query(description=STATUS_DOC)] = None,
+    year: Annotated[int | None, Query(ge=YEAR_MIN, le=YEAR_MAX)] = None,
 ) -> Response:  # fmt: skip
-    """Import one document (201 with its article) or NDJSON (207, one result per line)."""
+    """Import one document (201 with its article) or NDJSON (207, one result per line).
+
+    A document whose slug (given, or made from its headline) belongs to an article updates
+    that article: a new revision with the document's content, only if something changed.
+    The status is the `status` parameter if given, else the document's own `"status"`
+    (JSON and NDJSON), else the article's current one: a re-import alone never publishes
+    or unpublishes. A new article is a draft unless the parameter or the document says
+    `published`. A document without a publication time keeps the article's. A slug that
+    belongs to a retracted or deleted article is a 409 (an NDJSON line: a 409 result),
+    and nothing changes.
+    """
     fmt = _format(request.headers.get("content-type"))
     text = _text(await request.body())
     index = request.app.state.search

@@ -12,11 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.articles import service as articles
+from app.articles.readmodel import ArticleView
 from app.articles.schemas import ArticleCreate
 from app.articles.search import SearchIndex
 from app.core.config import Settings
 from app.core.db import session_scope
-from app.core.errors import AppError
+from app.core.errors import AppError, Conflict, NotFound
 from app.ingest.errors import ImportFormatError
 from app.ingest.formats import (
     Format,
@@ -25,9 +26,11 @@ from app.ingest.formats import (
     parse_document,
     parse_ndjson,
 )
+from app.models import ArticleStatus
 from app.stats import aggregates
 
 KNOWN_SUFFIXES = {".txt", ".md", ".markdown", ".json", ".ndjson", ".jsonl"}
+DRAFT, PUBLISHED = ArticleStatus.DRAFT.value, ArticleStatus.PUBLISHED.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +67,55 @@ async def store(
     settings: Settings,
     index: SearchIndex,
     now: dt.datetime | None = None,
+    default_status: str = DRAFT,
 ) -> articles.UpsertResult:
+    """Create the article, or update the one with its slug (re-import semantics in README).
+
+    `status` is the one the caller asked for explicitly (`?status`, `--status`), or None;
+    `default_status` is what a new article gets when neither the caller nor the document asks.
+    """
     when = now or dt.datetime.now(dt.UTC)
+    existing = await _existing(session, data, when)
+    if existing is not None:
+        _refuse_tombstone(existing)
+        data = _keep_publication_time(data, existing)
+    wanted = status or data.status or (_kept_status(existing) if existing else default_status)
     return await articles.upsert(
-        session, data, status=status, now=when, settings=settings, index=index
+        session, data, status=wanted, now=when, settings=settings, index=index
     )
+
+
+async def _existing(
+    session: AsyncSession, data: ArticleCreate, now: dt.datetime
+) -> ArticleView | None:
+    """The article this document would update: the one with the slug it gives or makes."""
+    slug = articles.slug_of(data)
+    try:
+        return await articles.get(session, slug, now, editor=True)
+    except NotFound:
+        return None
+
+
+def _refuse_tombstone(existing: ArticleView) -> None:
+    # A retraction or deletion is an editorial decision with a public tombstone; a re-import
+    # of old copy (a nightly sync, say) must not quietly bring the article back.
+    if existing.is_tombstone:
+        raise Conflict(
+            f"The article with slug {existing.slug!r} was {existing.status}; "
+            "an import cannot bring it back (give the document another slug)."
+        )
+
+
+def _kept_status(existing: ArticleView) -> str:
+    """The status a re-import leaves alone: drafts stay drafts, published (or scheduled) stay so."""
+    return DRAFT if existing.status == ArticleStatus.DRAFT else PUBLISHED
+
+
+def _keep_publication_time(data: ArticleCreate, existing: ArticleView) -> ArticleCreate:
+    # A document without a time (JSON may omit it) must not move a published article to "now".
+    if data.published_at is not None or existing.published_at is None:
+        return data
+    return data.model_copy(update={"published_at": existing.published_at})
 
 
 async def import_lines(
@@ -137,12 +184,15 @@ def _action(result: articles.UpsertResult) -> str:
 
 async def import_one(
     sessions: async_sessionmaker[AsyncSession], source: str, data: ArticleCreate,
-    *, status: str | None, settings: Settings, index: SearchIndex,
+    *, status: str | None, settings: Settings, index: SearchIndex, default_status: str = DRAFT,
 ) -> ImportOutcome:  # fmt: skip
     """Store one parsed document in a transaction of its own."""
     try:
         async with session_scope(sessions) as session:
-            result = await store(session, data, status=status, settings=settings, index=index)
+            result = await store(
+                session, data, status=status, settings=settings, index=index,
+                default_status=default_status,
+            )  # fmt: skip
     except AppError as exc:
         return ImportOutcome(source, error=exc.detail)
     return ImportOutcome(source, result.view.id, result.view.slug, _action(result))
@@ -170,10 +220,13 @@ def parse_file(
 
 async def import_files(
     sessions: async_sessionmaker[AsyncSession], files: list[Path], *, status: str | None,
-    year: int | None, settings: Settings, index: SearchIndex,
+    year: int | None, settings: Settings, index: SearchIndex, default_status: str = DRAFT,
     file_done: Callable[[Path], None] = lambda _: None,
 ) -> list[ImportOutcome]:  # fmt: skip
-    """Import every document of every file; one bad document never stops the others."""
+    """Import every document of every file; one bad document never stops the others.
+
+    `status` is the one asked for explicitly (or None); see `store` for how it is chosen.
+    """
     outcomes = []
     for path in files:
         for source, parsed in parse_file(path, year=year):
@@ -182,8 +235,14 @@ async def import_files(
             else:
                 outcomes.append(
                     await import_one(
-                        sessions, source, parsed, status=status, settings=settings, index=index
-                    )
+                        sessions,
+                        source,
+                        parsed,
+                        status=status,
+                        settings=settings,
+                        index=index,
+                        default_status=default_status,
+                    )  # fmt: skip
                 )
         file_done(path)
     return outcomes

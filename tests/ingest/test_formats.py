@@ -155,6 +155,17 @@ class TestJsonErrors:
         assert err.field == "published_at"
         assert "UTC offset" in err.message
 
+    @pytest.mark.parametrize("value", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00"])
+    def test_published_at_outside_utc_range(self, value: str) -> None:
+        err = json_error(line(published_at=value))
+        assert err.message.startswith("published_at: ")
+        assert "out of range" in err.message
+        assert err.loc == ["body", "published_at"]
+
+    def test_published_at_at_the_edge_of_the_utc_range(self) -> None:
+        parsed = parse_document(line(published_at="9999-12-31T18:59:59-05:00"), Format.JSON)
+        assert parsed.published_at == datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
     def test_missing_field(self) -> None:
         err = json_error(json.dumps({"headline": "H"}))
         assert str(err) == "category: Field required"
@@ -209,6 +220,15 @@ class TestNdjson:
         ((_, result),) = parse_ndjson("\n" + line(headline=""))
         assert isinstance(result, ImportFormatError)
         assert (result.line, result.loc) == (2, ["body", "line 2", "headline"])
+
+    def test_out_of_range_line_is_an_error_of_that_line_only(self) -> None:
+        data = "\n".join([line(), line(published_at="9999-12-31T23:00:00-05:00"), line()])
+        results = list(parse_ndjson(data))
+        assert [isinstance(r, ArticleCreate) for _, r in results] == [True, False, True]
+        bad = results[1][1]
+        assert isinstance(bad, ImportFormatError)
+        assert bad.loc == ["body", "line 2", "published_at"]
+        assert "out of range" in bad.message
 
     def test_crlf_and_bom(self) -> None:
         data = "\ufeff" + line(headline="One") + "\r\n" + line(headline="Two") + "\r\n"

@@ -143,10 +143,16 @@ class TestFrontMatter:
             ("By Jane Doe and John Roe", ["Jane Doe", "John Roe"]),
             ("A Ames, B Bell, and C Cole", ["A Ames", "B Bell", "C Cole"]),
             ("[Jane Doe, John Roe]", ["Jane Doe", "John Roe"]),
+            ("Ann Lee, Jr.", ["Ann Lee, Jr."]),
         ],
     )
     def test_authors(self, authors: str, expected: list[str]) -> None:
         assert markdown("Text.\n", authors=authors).authors == expected
+
+    def test_authors_string_with_a_dangling_and(self) -> None:
+        err = error("---\nheadline: H\ncategory: C\nauthors: Ann Lee and\n---\nText.\n")
+        assert err.line == 4
+        assert err.message == "authors: byline 'Ann Lee and' has no name on one side of 'and'"
 
     def test_category_as_an_object(self) -> None:
         parsed = markdown("Text.\n", category="{name: World News, slug: world}")
@@ -195,6 +201,25 @@ class TestFrontMatter:
         assert err.line == 4
         assert err.message.startswith(message)
         assert err.field == "published_at"
+
+    @pytest.mark.parametrize(
+        ("key", "value", "shown"),
+        [
+            ("published_at", "9999-12-31T23:00:00-05:00", "9999-12-31T23:00:00-05:00"),
+            ("date", "0001-01-01 00:30:00+01:00", "0001-01-01T00:30:00+01:00"),
+            ("published_at", "'12/31/9999, 23:00 EST'", "dateline '12/31/9999, 23:00 EST'"),
+            ("published_at", "1/1/0001, 00:30 CET", "dateline '1/1/0001, 00:30 CET'"),
+        ],
+    )
+    def test_instant_outside_utc_range_names_key_and_line(
+        self, key: str, value: str, shown: str
+    ) -> None:
+        err = error(f"---\nheadline: H\ncategory: C\n{key}: {value}\n---\nText.\n")
+        assert err.line == 4
+        assert err.field == "published_at"
+        assert err.message == (
+            f"{key}: {shown} is out of range: in UTC it falls outside the years 1 to 9999"
+        )
 
     def test_invalid_yaml(self) -> None:
         err = error("---\nheadline: H\ncategory: [unclosed\nauthors: x\n---\nText.\n")
@@ -273,13 +298,49 @@ class TestBody:
         ]
 
     def test_takeaways_anywhere(self) -> None:
-        parsed = markdown("Lead.\n\n## key takeaway:\n\n1. One.\n2. Two.\n\nMore lead.\n")
+        parsed = markdown("Lead.\n\n## key takeaway:\n\n1. One.\n2. Two.\n\n---\n\nMore lead.\n")
         assert parsed.takeaways == ["One.", "Two."]
         assert parsed.sections[0].paragraphs == ["Lead.", "More lead."]
 
     def test_takeaway_with_nested_list_and_markup(self) -> None:
-        body = "## Key Takeaways\n\n* **Bold** point\n  - detail\n* Second\n\nText.\n"
+        body = "## Key Takeaways\n\n* **Bold** point\n  - detail\n* Second\n\n## Body\n\nText.\n"
         assert markdown(body).takeaways == ["Bold point detail", "Second"]
+
+    @pytest.mark.parametrize("second", ["* Third star.", "+ Third plus.", "1. Third numbered."])
+    def test_every_list_under_the_heading_is_takeaways(self, second: str) -> None:
+        body = f"## Key Takeaways\n\n- First.\n- Second.\n{second}\n\n## Body\n\nText.\n"
+        parsed = markdown(body)
+        assert parsed.takeaways == ["First.", "Second.", second.split(" ", 1)[1]]
+        assert [(s.heading, s.paragraphs) for s in parsed.sections] == [("Body", ["Text."])]
+
+    def test_lists_apart_are_takeaways_too(self) -> None:
+        body = "## Key Takeaways\n\n- One.\n\n\n* Two.\n\n1. Three.\n\n---\n\nIntro.\n"
+        parsed = markdown(body)
+        assert parsed.takeaways == ["One.", "Two.", "Three."]
+        assert parsed.sections[0].paragraphs == ["Intro."]
+
+    @pytest.mark.parametrize(
+        ("after", "kind"),
+        [
+            ("A stray paragraph.", "a paragraph"),
+            ("> A quote.", "a quote"),
+            ("```\ncode\n```", "a code block"),
+        ],
+    )
+    def test_other_blocks_under_the_heading_are_refused(self, after: str, kind: str) -> None:
+        text = front(headline="H", category="C") + (
+            f"## Key Takeaways\n\n- One.\n- Two.\n\n{after}\n\n## Body\n\nText.\n"
+        )
+        err = error(text)
+        assert err.line == 10
+        assert err.message.startswith(f"{kind} under 'Key Takeaways', where only list items may be")
+
+    def test_paragraph_between_takeaway_lists_is_refused(self) -> None:
+        err = error(
+            front(headline="H", category="C") + "## Key Takeaways\n\n- One.\n\nOops.\n\n* Two.\n"
+        )
+        assert err.line == 9
+        assert "only list items" in err.message
 
     def test_takeaways_heading_without_a_list(self) -> None:
         err = error(front(headline="H", category="C") + "## Key Takeaways\n\nText.\n")
@@ -292,7 +353,7 @@ class TestBody:
     def test_more_than_twenty_takeaways(self) -> None:
         items = "".join(f"- Point {n}.\n" for n in range(21))
         err = error(
-            front(headline="H", category="C") + "## Key Takeaways\n\n" + items + "\nText.\n"
+            front(headline="H", category="C") + "## Key Takeaways\n\n" + items + "\n---\nText.\n"
         )
         assert err.line == 5
         assert err.message.startswith("takeaways: List should have at most 20 items")

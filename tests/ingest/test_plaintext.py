@@ -227,6 +227,38 @@ class TestDateline:
         assert message in str(err)
         assert str(err).startswith("block 5 (line 9): ")
 
+    @pytest.mark.parametrize(
+        "dateline",
+        [
+            "12/31/9999, 23:00 EST",
+            "1/1/0001, 00:30 CET",
+            "9999-12-31T23:00:00-05:00",
+            "0001-01-01T00:30:00+01:00",
+            "1/1/0001, 00:30 +00:31",
+        ],
+    )
+    def test_instant_outside_utc_range_names_the_block(self, dateline: str) -> None:
+        err = error(*HEAD[:4], dateline, *BODY)
+        assert (err.block, err.line) == (5, 9)
+        assert err.message == (
+            f"dateline '{dateline}' is out of range: in UTC it falls outside the years 1 to 9999"
+        )
+
+    def test_out_of_range_year_argument(self) -> None:
+        with pytest.raises(ValueError, match="out of range"):
+            parse_dateline("12/31, 23:00 EST", year=9999, now=NOW)
+
+    @pytest.mark.parametrize(
+        ("dateline", "expected"),
+        [
+            ("12/31/9999, 18:59 EST", "9999-12-31T18:59:00-05:00"),
+            ("1/1/0001, 01:00 CET", "0001-01-01T01:00:00+01:00"),
+            ("9999-12-31T23:59:00Z", "9999-12-31T23:59:00+00:00"),
+        ],
+    )
+    def test_edges_of_the_utc_range_are_kept(self, dateline: str, expected: str) -> None:
+        assert parse_dateline(dateline, now=NOW).isoformat() == expected
+
     def test_error_message_reads_whole(self) -> None:
         err = error(*HEAD[:4], "xyz", *BODY)
         assert str(err) == (
@@ -259,6 +291,16 @@ class TestByline:
             ("By A Ames, B Bell & C Cole", ["A Ames", "B Bell", "C Cole"]),
             ("By  Anders Andersen  and  Sandy Anderson ", ["Anders Andersen", "Sandy Anderson"]),
             ("By Jane Doe\nand John Roe", ["Jane Doe", "John Roe"]),
+            ("By A Ames\nBy B Bell", ["A Ames", "B Bell"]),
+            ("By A Ames and B Bell\nby C Cole", ["A Ames", "B Bell", "C Cole"]),
+            ("By Ann Lee, Jr.", ["Ann Lee, Jr."]),
+            ("By Ann Lee, Jr. and Bo Li, III", ["Ann Lee, Jr.", "Bo Li, III"]),
+            (
+                "By Ann Lee, Sr., Bo Li, II, and Cy Ray, IV",
+                ["Ann Lee, Sr.", "Bo Li, II", "Cy Ray, IV"],
+            ),
+            ("By Ann Lee Jr & Bo Li", ["Ann Lee Jr", "Bo Li"]),
+            ("By Sandy Anderson and Andy Band", ["Sandy Anderson", "Andy Band"]),
         ],
     )
     def test_authors_in_order(self, byline: str, authors: list[str]) -> None:
@@ -271,6 +313,25 @@ class TestByline:
     def test_byline_without_names(self) -> None:
         err = error(*HEAD[:3], "By", HEAD[4], *BODY)
         assert str(err) == "block 4 (line 7): the byline names no author"
+
+    @pytest.mark.parametrize(
+        ("byline", "message"),
+        [
+            ("By Ann Lee and", "byline 'Ann Lee and' has no name on one side of 'and'"),
+            ("By Ann Lee &", "byline 'Ann Lee &' has no name on one side of '&'"),
+            ("By Ann Lee,", "byline 'Ann Lee,' has no name on one side of ','"),
+            ("By Ann Lee, and", "byline 'Ann Lee, and' has no name on one side of ', and'"),
+            ("By and Ann Lee", "byline 'and Ann Lee' has no name on one side of 'and'"),
+            ("By Ann Lee,, Bo Li", "byline 'Ann Lee,, Bo Li' has no name on one side of ','"),
+            ("By Ann Lee\nBy", "the byline names no author"),
+            ("By Ann Lee and Jr.", "'Jr.' in byline 'Ann Lee and Jr.' is a suffix, not a name"),
+            ("By Jr.", "'Jr.' in byline 'Jr.' is a suffix, not a name"),
+        ],
+    )
+    def test_malformed_byline_names_the_block(self, byline: str, message: str) -> None:
+        err = error(*HEAD[:3], byline, HEAD[4], *BODY)
+        assert (err.block, err.line) == (4, 7)
+        assert message in err.message
 
     def test_author_name_too_long(self) -> None:
         err = error(*HEAD[:3], "By " + "x" * 201, HEAD[4], *BODY)
@@ -384,6 +445,34 @@ class TestTakeaways:
         err = error(*HEAD, "Key Takeaways", "- One.\n-", *BODY)
         assert (err.block, err.line) == (7, 13)
         assert err.message.startswith("takeaways.1:")
+
+    def test_bullets_separated_by_blank_lines(self) -> None:
+        parsed = article(*HEAD, "Key Takeaways", "- one", "- two", "* three\n- four", *BODY)
+        assert parsed.takeaways == ["one", "two", "three", "four"]
+        assert [(s.heading, s.paragraphs) for s in parsed.sections] == [(None, list(BODY))]
+
+    def test_separated_bullets_may_wrap(self) -> None:
+        parsed = article(
+            *HEAD, "Key Takeaway", f"{BULLET} one\nwraps", f"{BULLET} two\nwraps too", *BODY
+        )
+        assert parsed.takeaways == ["one wraps", "two wraps too"]
+
+    def test_bullets_end_at_the_first_block_that_is_not_one(self) -> None:
+        parsed = article(
+            *HEAD, "Key Takeaways", "- one", "- two", "Intro paragraph.", "- A dash later."
+        )
+        assert parsed.takeaways == ["one", "two"]
+        assert parsed.sections[0].paragraphs == ["Intro paragraph.", "- A dash later."]
+
+    def test_error_in_a_later_bullet_block_names_that_block(self) -> None:
+        err = error(*HEAD, "Key Takeaways", "- one", "- " + "x" * 20_001, *BODY)
+        assert (err.block, err.line) == (8, 15)
+        assert err.message.startswith("takeaways.1:")
+
+    def test_more_than_twenty_across_blocks(self) -> None:
+        blocks = [f"- Point {n}." for n in range(21)]
+        err = error(*HEAD, "Key Takeaways", *blocks, *BODY)
+        assert err.message.startswith("takeaways: List should have at most 20 items")
 
     def test_takeaways_header_later_in_the_body_is_a_heading(self) -> None:
         parsed = article(*HEAD, *BODY, "Key Takeaways", "Some closing words.")

@@ -123,3 +123,34 @@ def test_collect_files_walks_folders_and_keeps_files(tmp_path: Path):
     explicit.write_text("{}")
     assert [p.name for p in collect_files([tmp_path])] == ["b.txt", "c.json", "a.md"]
     assert collect_files([explicit]) == [explicit]
+
+
+async def test_reimport_keeps_the_status_unless_one_is_asked_for(
+    sessions, session, settings, index, tmp_path
+):
+    path = tmp_path / SEED
+    shutil.copy(EXAMPLES / SEED, path)
+    [created] = await run_import(sessions, settings, index, [path], status="draft")
+    path.write_text(path.read_text().replace("at least 40 times", "at least 42 times"))
+    outcomes = await import_files(
+        sessions, [path], status=None, year=None, settings=settings, index=index,
+        default_status="published",
+    )  # fmt: skip
+    assert [(o.action, o.article_id) for o in outcomes] == [("updated", created.article_id)]
+    assert await session.scalar(select(Article.status)) == "draft"
+    await run_import(sessions, settings, index, [path], status="published")
+    assert await session.scalar(select(Article.status)) == "published"
+
+
+@pytest.mark.parametrize("gone", ["retracted", "deleted"])
+async def test_a_tombstone_is_never_brought_back(sessions, session, settings, index, gone):
+    [created] = await run_import(sessions, settings, index, [EXAMPLES / SEED])
+    article = await session.get(Article, created.article_id)
+    assert article is not None
+    article.status = gone
+    await session.commit()
+    [again] = await run_import(sessions, settings, index, [EXAMPLES / SEED])
+    assert again.action == "failed"
+    assert f"slug {created.slug!r} was {gone}" in (again.error or "")
+    assert await session.scalar(select(Article.status)) == gone
+    assert await count(session, Revision) == 1
