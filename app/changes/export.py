@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.articles.readmodel import ArticleView, full_face, load_views
-from app.articles.service import visible
+from app.articles.service import modified_since, visible
 from app.changes.service import Reader
 from app.models import Article, ArticleStatus, Category
 
@@ -33,7 +33,7 @@ EDITOR_STATUSES = (
 @dataclass(frozen=True, slots=True)
 class ExportQuery:
     reader: Reader
-    since: dt.datetime | None  # only articles with updated_at >= since
+    since: dt.datetime | None  # only articles changed for readers at or after since
     now: dt.datetime  # visibility is judged once, when the export starts
     base_url: str
 
@@ -48,7 +48,7 @@ def _filters(query: ExportQuery) -> list[ColumnElement[bool]]:
         allowed = select(Category.id).where(Category.slug.in_(reader.categories))
         clauses.append(Article.category_id.in_(allowed))
     if query.since is not None:
-        clauses.append(Article.updated_at >= query.since)
+        clauses.append(modified_since(query.since, query.now))  # a lifted embargo counts
     return clauses
 
 

@@ -144,7 +144,12 @@ async def _nothing() -> AsyncIterator[bytes]:
 
 
 def _instant(raw: str | None) -> dt.datetime | None:
-    """An RFC 3339 date-time or a YYYY-MM-DD date (midnight UTC); a naive time is UTC."""
+    """An RFC 3339 date-time or a YYYY-MM-DD date (midnight UTC); a naive time is UTC.
+
+    The instant comes back in UTC, as the database compares it: one the UTC calendar
+    cannot hold (year 1 east of Greenwich, year 9999 west of it) is a 422 here, before
+    the stream has sent anything.
+    """
     if raw is None:
         return None
     # An unencoded "+" in a query string arrives as a space: "...T09:00:00 02:00".
@@ -153,4 +158,9 @@ def _instant(raw: str | None) -> dt.datetime | None:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
         raise invalid_param("since", "must be an RFC 3339 date-time or a YYYY-MM-DD date") from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise invalid_param("since", "must be an instant between years 1 and 9999 in UTC") from None

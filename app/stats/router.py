@@ -54,10 +54,22 @@ def _range(
     raw_from: str | None, raw_to: str | None, now: dt.datetime, default_days: int
 ) -> tuple[dt.date, dt.date]:
     last = _date(raw_to, "to") or now.date()
-    first = _date(raw_from, "from") or last - dt.timedelta(days=default_days - 1)
+    first = _date(raw_from, "from") or _default_first(last, default_days)
     if first > last:
         raise invalid_param("from", "must not be after `to`")
     return first, last
+
+
+def _default_first(last: dt.date, days: int) -> dt.date:
+    """The first day of the default range of `days` ending on `last`."""
+    try:
+        return last - dt.timedelta(days=days - 1)
+    except OverflowError:
+        # The range would start before year 1, which dates cannot hold: `to` is at fault.
+        earliest = dt.date.min + dt.timedelta(days=days - 1)
+        raise invalid_param(
+            "to", f"must be {earliest.isoformat()} or later when `from` is not given"
+        ) from None
 
 
 @router.get(

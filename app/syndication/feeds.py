@@ -16,7 +16,7 @@ from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
 from app.articles.readmodel import ArticleView, canonical_url
-from app.syndication.dates import rfc3339
+from app.syndication.dates import modified_at, rfc3339
 from app.syndication.identity import article_uri
 from app.syndication.text import (
     body_html,
@@ -104,7 +104,7 @@ def atom(info: FeedInfo, views: Sequence[ArticleView]) -> bytes:
         entry = feed.add_entry(order="append")
         entry.id(article_uri(view.id))
         entry.title(xml_safe(view.headline))
-        entry.updated(view.updated_at)
+        entry.updated(modified_at(view))
         if view.published_at is not None:
             entry.published(view.published_at)
         entry.link(href=canonical_url(view, info.base_url), rel="alternate", type="text/html")
@@ -152,7 +152,7 @@ def _json_item(view: ArticleView, info: FeedInfo) -> dict[str, Any]:
     }
     if view.published_at is not None:
         item["date_published"] = rfc3339(view.published_at)
-    item["date_modified"] = rfc3339(view.updated_at)
+    item["date_modified"] = rfc3339(modified_at(view))
     if view.authors:
         item["authors"] = [
             {"name": a.name, "url": f"{info.base_url}/v1/authors/{a.slug}"} for a in view.authors

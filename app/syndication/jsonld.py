@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 
 from app.articles.readmodel import ArticleView, canonical_url
-from app.syndication.dates import rfc3339
+from app.syndication.dates import modified_at, rfc3339
 from app.syndication.identity import article_uri
 from app.syndication.text import body_text
 
@@ -33,7 +33,7 @@ def jsonld_document(
         doc["description"] = view.dek
     if view.published_at is not None:
         doc["datePublished"] = rfc3339(view.published_at)
-    doc["dateModified"] = rfc3339(view.updated_at)
+    doc["dateModified"] = rfc3339(modified_at(view))
     doc["author"] = [
         {"@type": "Person", "name": a.name, "url": f"{base_url}/v1/authors/{a.slug}"}
         for a in view.authors
@@ -51,7 +51,14 @@ def jsonld_document(
 
 def html_safe_json(data: Any) -> bytes:
     """JSON without a raw `<`, `>` or `&` anywhere (API.md section 9)."""
-    body = orjson.dumps(data)
+    return html_safe(orjson.dumps(data))
+
+
+def html_safe(body: bytes) -> bytes:
+    """Encoded JSON with `<`, `>` and `&` written as escapes: the same JSON, safe in a page.
+
+    Outside strings JSON never uses these characters, so a byte replacement is exact.
+    """
     for raw, escaped in _HTML_SAFE:
         body = body.replace(raw, escaped)
     return body

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from app.articles.readmodel import ArticleView, canonical_url
-from app.syndication.dates import rfc3339
+from app.syndication.dates import modified_at, rfc3339
 from app.syndication.identity import article_uri
 from app.syndication.text import body_html, body_text, byline
 
@@ -44,7 +44,7 @@ def _usable(view: ArticleView, full: bool, base_url: str, now: dt.datetime) -> d
         "representationtype": "full" if full else "partial",
         "version": str(view.revision),
         "firstcreated": rfc3339(view.created_at),
-        "versioncreated": rfc3339(view.updated_at),
+        "versioncreated": rfc3339(modified_at(view)),
     }
     if view.published_at is not None:
         doc["contentcreated"] = rfc3339(view.published_at)

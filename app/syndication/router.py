@@ -8,10 +8,13 @@ has `write`. Every response is built once and kept encoded (app/syndication/cach
 from __future__ import annotations
 
 import datetime as dt
+import inspect
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
@@ -35,10 +38,10 @@ from app.core.http import (
 )
 from app.syndication import service
 from app.syndication.cache import DEFAULT_LIMIT, CachedFeed, FeedCache, FeedKey, face_name
-from app.syndication.dates import EPOCH
+from app.syndication.dates import EPOCH, modified_at
 from app.syndication.feeds import MEDIA_TYPES, FeedInfo, render
 from app.syndication.identity import feed_uri
-from app.syndication.jsonld import html_safe_json, jsonld_document
+from app.syndication.jsonld import html_safe, html_safe_json, jsonld_document
 from app.syndication.ninjs import ninjs_document
 from app.syndication.rules import Audience, audience_of, shared_article
 
@@ -216,10 +219,47 @@ async def article_ninjs(key: str, reader: ReaderDep, version: NinjsVersion = "2.
     return _face(reader, view, face, json_bytes(document), "application/json", loaded_at)
 
 
-@router.get(
-    "/articles/{key}/jsonld", operation_id="getArticleJsonLd", response_class=Response,
-    responses={**_responses(JSON_LD, "A schema.org NewsArticle"), 410: GONE},
-)  # fmt: skip
+class HtmlSafeRoute(APIRoute):
+    """A route none of whose bodies has a raw `<`, `>` or `&`, problems included.
+
+    JSON-LD is embedded in pages (API.md section 9), and a problem can echo the client's
+    own text (the key in `detail`, the path in `instance`): the app's own handler renders
+    it, then it is escaped like the document. Unexpected errors are left to the server's
+    error handling (they must be logged and re-raised there).
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def html_safe_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Exception as exc:
+                render = _handler_of(request, exc)
+                if render is None:
+                    raise
+                answer = render(request, exc)
+                problem: Response = await answer if inspect.isawaitable(answer) else answer
+                return _html_safe(problem)
+
+        return html_safe_handler
+
+
+def _handler_of(request: Request, exc: Exception) -> Callable[..., Any] | None:
+    """The app's handler of this kind of error; None for the catch-all of unexpected ones."""
+    handlers: dict[Any, Callable[..., Any]] = request.app.exception_handlers
+    kind = next((kind for kind in type(exc).__mro__ if kind in handlers), Exception)
+    return None if kind is Exception else handlers[kind]
+
+
+def _html_safe(response: Response) -> Response:
+    body = html_safe(bytes(response.body))
+    headers = [header for header in response.raw_headers if header[0] != b"content-length"]
+    response.body = body
+    response.raw_headers = [*headers, (b"content-length", str(len(body)).encode())]
+    return response
+
+
 async def article_jsonld(key: str, reader: ReaderDep) -> Response:
     """The article as a schema.org NewsArticle (JSON-LD, safe to embed in a page)."""
     loaded_at = reader.read_cache.epoch
@@ -232,6 +272,14 @@ async def article_jsonld(key: str, reader: ReaderDep) -> Response:
     )  # fmt: skip
     face = face_name("jsonld", None, reader.audience)
     return _face(reader, view, face, html_safe_json(document), JSON_LD, loaded_at)
+
+
+# Added by hand rather than decorated: only add_api_route takes a route class.
+router.add_api_route(
+    "/articles/{key}/jsonld", article_jsonld, methods=["GET"], operation_id="getArticleJsonLd",
+    response_class=Response, responses={**_responses(JSON_LD, "A schema.org NewsArticle"), 410: GONE},
+    route_class_override=HtmlSafeRoute,
+)  # fmt: skip
 
 
 async def _article(reader: Reader, key: str) -> ArticleView:
@@ -250,13 +298,14 @@ def _face(
 ) -> Response:
     public = view.is_public(reader.now)
     etag = etag_for(body)
+    changed = view.updated_at if view.is_tombstone else modified_at(view)
     headers, headers_304 = _headers(
-        reader.settings, media_type, body, etag, view.updated_at, [view.id, view.category.slug],
+        reader.settings, media_type, body, etag, changed, [view.id, view.category.slug],
         shared=shared_article(view, reader.audience) and (public or view.is_tombstone),
     )  # fmt: skip
     entry = CachedResponse(
         article_id=view.id, slug=view.slug, category=view.category.slug, revision=view.revision,
-        etag=etag, last_modified_epoch=view.updated_at.timestamp(), body=body,
+        etag=etag, last_modified_epoch=changed.timestamp(), body=body,
         headers=headers, headers_304=headers_304, face=face, syndication=view.syndication,
     )  # fmt: skip
     if public:
@@ -265,7 +314,8 @@ def _face(
 
 
 def _tombstone(reader: Reader, view: ArticleView) -> Response:
-    body = json_bytes(tombstone_face(view))
+    """410 with the tombstone, HTML-safe like the document it replaces (the reason is text)."""
+    body = html_safe_json(tombstone_face(view))
     headers, _ = _headers(
         reader.settings, "application/json", body, etag_for(body), view.updated_at,
         [view.id, view.category.slug], shared=True,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.access.deps import AnyKey
+from app.access.service import KeyInfo
 from app.core.deps import AppSettings, Now, Session, WriteSession
-from app.core.errors import invalid_param
+from app.core.errors import AppError, checks_access, invalid_param
 from app.core.http import PRIVATE_CACHE_CONTROL, decode_cursor, encode_cursor
 from app.webhooks import service
 from app.webhooks.schemas import (
@@ -34,6 +35,26 @@ NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"description": "Unknown s
 CURSOR_SORT = "attempts"
 
 
+def _managing_refusal(request: Request) -> AppError | None:
+    """What `_managing_key` refuses, judged also when the body could not be decoded."""
+    key: KeyInfo | None = request.scope.get("state", {}).get("api_key")
+    return None if key is None else service.caller_refusal(key)  # AnyKey answers the 401
+
+
+@checks_access(_managing_refusal)
+async def _managing_key(key: AnyKey) -> KeyInfo:
+    """The caller, if its key may manage subscriptions (401 without a key, else 403).
+
+    A dependency, so FastAPI checks it before it validates the query and the body: a key
+    that may not use a route learns that, not what its input should have been.
+    """
+    service.check_caller(key)
+    return key
+
+
+ManagingKey = Annotated[KeyInfo, Depends(_managing_key)]
+
+
 def _read(subscription: object) -> WebhookRead:
     return WebhookRead.model_validate(subscription)
 
@@ -47,7 +68,7 @@ def _read(subscription: object) -> WebhookRead:
 )
 async def create_webhook(
     body: WebhookCreate, session: WriteSession, settings: AppSettings, now: Now,
-    response: Response, key: AnyKey,
+    response: Response, key: ManagingKey,
 ) -> WebhookCreated:  # fmt: skip
     """Subscribe a URL to article events; the signing secret is in this response only."""
     policy = Policy(settings.webhook_allow_private_targets)
@@ -60,7 +81,7 @@ async def create_webhook(
 
 
 @router.get("", operation_id="listWebhooks", response_model=WebhookList, responses=PROBLEMS)
-async def list_webhooks(session: Session, response: Response, key: AnyKey) -> WebhookList:
+async def list_webhooks(session: Session, response: Response, key: ManagingKey) -> WebhookList:
     """The caller's subscriptions (every subscription, for admin keys), without secrets."""
     response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
     return WebhookList(data=[_read(s) for s in await service.list_subscriptions(session, key)])
@@ -73,7 +94,7 @@ async def list_webhooks(session: Session, response: Response, key: AnyKey) -> We
     responses={**PROBLEMS, **NOT_FOUND},
 )
 async def get_webhook(
-    webhook_id: str, session: Session, response: Response, key: AnyKey
+    webhook_id: str, session: Session, response: Response, key: ManagingKey
 ) -> WebhookRead:
     """One subscription (without its secret), with its status: `active`, `failing` or `disabled`."""
     response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
@@ -87,7 +108,7 @@ async def get_webhook(
     responses={**PROBLEMS, **NOT_FOUND},
 )
 async def enable_webhook(
-    webhook_id: str, session: WriteSession, response: Response, key: AnyKey
+    webhook_id: str, session: WriteSession, response: Response, key: ManagingKey
 ) -> WebhookRead:
     """Make a `disabled` (or `failing`) subscription `active` again. Events of the time it
     was disabled are not sent: replay them from the change feed (`GET /v1/changes`)."""
@@ -103,7 +124,7 @@ async def enable_webhook(
 )
 async def rotate_secret(
     webhook_id: str, session: WriteSession, settings: AppSettings, now: Now, response: Response,
-    key: AnyKey, body: WebhookRotate | None = None,
+    key: ManagingKey, body: WebhookRotate | None = None,
 ) -> WebhookCreated:  # fmt: skip
     """A new signing secret, shown in this response only. Until `previous_secret_expires_at`
     (`overlap_seconds`, one day by default) every delivery carries a signature with each
@@ -122,7 +143,7 @@ async def rotate_secret(
     status_code=204,
     responses={**PROBLEMS, **NOT_FOUND},
 )
-async def delete_webhook(webhook_id: str, session: WriteSession, key: AnyKey) -> Response:
+async def delete_webhook(webhook_id: str, session: WriteSession, key: ManagingKey) -> Response:
     """Unsubscribe: pending deliveries are dropped and the log goes with it."""
     await service.delete_subscription(session, key, webhook_id)
     return Response(status_code=204)
@@ -135,7 +156,7 @@ async def delete_webhook(webhook_id: str, session: WriteSession, key: AnyKey) ->
     responses={**PROBLEMS, **NOT_FOUND, 422: {"description": "Bad limit or cursor"}},
 )
 async def list_deliveries(
-    webhook_id: str, session: Session, settings: AppSettings, response: Response, key: AnyKey,
+    webhook_id: str, session: Session, settings: AppSettings, response: Response, key: ManagingKey,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> DeliveryAttemptList:  # fmt: skip

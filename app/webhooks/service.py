@@ -34,9 +34,16 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
-def check_caller(caller: KeyInfo) -> None:
+def caller_refusal(caller: KeyInfo) -> Forbidden | None:
+    """The 403 for a key that may not manage subscriptions; None if it may."""
     if not caller.scopes & MANAGING_SCOPES:
-        raise Forbidden(f"The key {caller.name!r} needs the 'admin' or 'syndicate' scope.")
+        return Forbidden(f"The key {caller.name!r} needs the 'admin' or 'syndicate' scope.")
+    return None
+
+
+def check_caller(caller: KeyInfo) -> None:
+    if (refused := caller_refusal(caller)) is not None:
+        raise refused
 
 
 async def _owner(session: AsyncSession, caller: KeyInfo, key_id: str | None) -> KeyInfo:
@@ -52,6 +59,8 @@ async def _owner(session: AsyncSession, caller: KeyInfo, key_id: str | None) -> 
 
 
 def _check_categories(owner: KeyInfo, categories: list[str] | None) -> list[str] | None:
+    # A slug no article has used yet is allowed: categories come into being with their
+    # first article, and a partner may subscribe to one before it has any.
     if categories is None:
         return None
     allowed = set(categories) if owner.categories is None else set(owner.categories)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -21,6 +22,15 @@ import httpx
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 RESOLVE_TIMEOUT = 5.0
+# A DNS name as resolvers take it: at most 253 characters of labels of 1 to 63 letters,
+# digits and hyphens (underscores too, which DNS allows and some hosts use), no hyphen
+# at either end of a label. Anything else cannot be resolved, or fails in the resolver.
+MAX_HOST_NAME = 253
+LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)", re.IGNORECASE)
+# Prefixes that carry an IPv4 address in their last 32 bits (RFC 6052 NAT64), and
+# NAT64 for local use (RFC 8215), which is not globally reachable.
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
 
 
 class UnsafeTarget(Exception):
@@ -39,15 +49,26 @@ async def system_resolver(host: str, port: int) -> list[str]:
         infos = await asyncio.wait_for(
             loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT
         )
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, UnicodeError) as exc:
+        # UnicodeError: a name the IDNA codec refuses (check_url keeps those out).
         raise UnsafeTarget(f"the host {host!r} does not resolve") from exc
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def forbidden_reason(address: Address) -> str | None:
-    """Why an address is not a public one, or None if it is."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return forbidden_reason(address.ipv4_mapped)
+    """Why an address is not a public one, or None if it is.
+
+    An IPv6 address that carries an IPv4 one (mapped, 6to4, Teredo, NAT64) reaches that
+    IPv4 address: it is refused if the IPv4 address would be.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return forbidden_reason(address.ipv4_mapped)
+        if address in NAT64_LOCAL:
+            return "private"
+        for inner in embedded_ipv4(address):
+            if (reason := forbidden_reason(inner)) is not None:
+                return reason
     checks = (
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),
@@ -58,6 +79,17 @@ def forbidden_reason(address: Address) -> str | None:
         ("not globally routable", not address.is_global),
     )
     return next((name for name, hit in checks if hit), None)
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses a 6to4, Teredo (server and client) or NAT64 address leads to."""
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    if address.teredo is not None:
+        return list(address.teredo)
+    if address in NAT64:
+        return [ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)]
+    return []
 
 
 def check_addresses(host: str, addresses: Iterable[str], policy: Policy) -> list[str]:
@@ -75,16 +107,20 @@ def check_addresses(host: str, addresses: Iterable[str], policy: Policy) -> list
 
 
 def check_url(url: str, policy: Policy) -> httpx.URL:
-    """The URL's own shape: scheme, host, no credentials. Raises UnsafeTarget."""
+    """The URL's own shape: scheme, host, port, no credentials. Raises UnsafeTarget."""
     try:
         parsed = httpx.URL(url)
-    except httpx.InvalidURL as exc:
+        host = parsed.host  # decodes xn-- labels: IDNA raises a ValueError for a malformed one
+    except (httpx.InvalidURL, ValueError) as exc:
         raise UnsafeTarget(f"not a valid URL ({exc})") from None
     allowed = ("https", "http") if policy.allow_private else ("https",)
     if parsed.scheme not in allowed:
         raise UnsafeTarget(f"the scheme must be {' or '.join(allowed)}")
-    if not parsed.host:
+    if not host:
         raise UnsafeTarget("the URL has no host")
+    check_host(host_of(parsed))
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        raise UnsafeTarget(f"the port must be between 1 and 65535, not {parsed.port}")
     if parsed.userinfo:
         raise UnsafeTarget("the URL must not carry a user name or password")
     if parsed.fragment:
@@ -92,12 +128,30 @@ def check_url(url: str, policy: Policy) -> httpx.URL:
     return parsed
 
 
+def host_of(parsed: httpx.URL) -> str:
+    """The host as it is resolved and connected to: an IP address, or the ASCII (xn--) name."""
+    return parsed.raw_host.decode("ascii", errors="replace")
+
+
+def check_host(host: str) -> None:
+    """An IP address, or a name a resolver can take; anything else raises UnsafeTarget."""
+    try:
+        ipaddress.ip_address(host)
+        return
+    except ValueError:
+        pass
+    name = host.removesuffix(".")  # a fully qualified name may end with a dot
+    if len(name) > MAX_HOST_NAME or not all(LABEL.fullmatch(part) for part in name.split(".")):
+        raise UnsafeTarget(f"the host {host!r} is not a valid host name")
+
+
 async def check_target(url: str, policy: Policy, resolve: Resolver = system_resolver) -> str:
     """Check a subscription's URL now (shape, then every resolved address); the URL back."""
     parsed = check_url(url, policy)
     if not policy.allow_private:
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
-        check_addresses(parsed.host, await resolve(parsed.host, port), policy)
+        host = host_of(parsed)
+        check_addresses(host, await resolve(host, port), policy)
     return str(parsed)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any, NoReturn
 
 import orjson
+import pytest
 
 from app.changes import export
 from tests.changes.conftest import Desk, Keys, feed, log_top
@@ -75,6 +77,48 @@ async def test_since_keeps_articles_updated_at_or_after_it(client, keys: Keys, d
     assert lines[-1]["revision"] == touched["revision"]
     tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
     assert await exported(client, keys.partner, since=tomorrow) == []
+
+
+async def test_since_keeps_an_article_whose_embargo_lifted_after_it(client, keys: Keys, desk: Desk):
+    lift = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1.5)
+    scheduled = await desk.create("Lifts soon")
+    await desk.post(scheduled["id"], "publish", {"at": lift.isoformat()})
+    since = (lift - dt.timedelta(seconds=0.5)).isoformat()  # after the scheduling write
+    assert await exported(client, keys.partner, since=since) == []
+    await asyncio.sleep(max(0.0, (lift - dt.datetime.now(dt.UTC)).total_seconds()) + 0.2)
+    lines = await exported(client, keys.partner, since=since)
+    assert [line["id"] for line in lines] == [scheduled["id"]]
+
+
+@pytest.mark.parametrize(
+    "since",
+    [
+        "0001-01-01T00:00:00+14:00",  # before 0001-01-01 in UTC
+        "0001-01-01T13:59:59+14:00",
+        "9999-12-31T23:59:59-14:00",  # after 9999-12-31 in UTC
+        "9999-12-31T10:00:00-14:00",
+        "0001-01-01T00:00:00 14:00",  # an unencoded "+" arrives as a space
+    ],
+)
+async def test_a_since_the_utc_calendar_cannot_hold_is_422_before_streaming(
+    client, keys: Keys, desk: Desk, since: str
+):
+    await desk.create("Anything", status="published")
+    for headers in (keys.partner, keys.editor):
+        response = await client.get("/v1/export", params={"since": since}, headers=headers)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert [e["loc"] for e in response.json()["errors"]] == [["query", "since"]]
+
+
+async def test_since_at_the_ends_of_the_calendar(client, keys: Keys, desk: Desk):
+    made = await desk.create("Anything", status="published")
+    for since in ("0001-01-01", "0001-01-01T00:00:00Z", "0001-01-01T00:00:00-14:00",
+                  "0001-01-01T14:00:00 14:00"):  # fmt: skip
+        lines = await exported(client, keys.partner, since=since)
+        assert made["id"] in [line["id"] for line in lines]
+    for since in ("9999-12-31T23:59:59Z", "9999-12-31T09:59:59-14:00", "9999-12-31"):
+        assert await exported(client, keys.partner, since=since) == []
 
 
 async def test_batches_follow_each_other_without_loss_or_repeat(

@@ -45,6 +45,24 @@ async def test_every_endpoint_needs_a_key_with_the_stats_scope(client, session, 
     assert response.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/v1/stats/publishing", {"interval": "month", "from": "x", "to": "0001-01-01"}),
+        ("/v1/stats/usage", {"from": "yesterday"}),
+        ("/v1/stats/usage", {"to": "0001-01-01"}),
+        ("/v1/stats/authors", {"limit": "0"}),
+        ("/v1/stats/most-read", {"period": "2d", "limit": "101"}),
+    ],
+)
+async def test_the_key_is_judged_before_the_parameters(client, session, path, params):
+    assert (await client.get(path, params=params)).status_code == 401
+    reader = auth(await make_key(session, "read", "write", "syndicate", name="no-stats"))
+    assert (await client.get(path, params=params, headers=reader)).status_code == 403
+    stats = auth(await make_key(session, "stats", name="stats"))
+    assert (await client.get(path, params=params, headers=stats)).status_code == 422
+
+
 async def test_overview_counts_by_status_and_totals(client, session, settings, stats):
     await add_article(session, settings, category="Arts", authors=["A One"], tags=["Film"])
     await add_article(session, settings, category="Sport", authors=["B Two"], status="draft")
@@ -112,6 +130,59 @@ async def test_publishing_refuses_bad_ranges(client, stats, params):
     response = await client.get("/v1/stats/publishing", params=params, headers=stats)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/v1/stats/publishing", {"to": "0001-01-01"}),
+        ("/v1/stats/publishing", {"to": "0001-01-29"}),  # 30 days back is year 0
+        ("/v1/stats/publishing", {"interval": "week", "to": "0001-01-03"}),
+        ("/v1/stats/publishing", {"interval": "day", "to": "0001-01-03"}),
+        ("/v1/stats/usage", {"to": "0001-01-01"}),
+        ("/v1/stats/usage", {"to": "0001-01-06"}),  # 7 days back is year 0
+    ],
+)
+async def test_a_default_range_before_year_one_is_422_on_to(client, stats, path, params):
+    response = await client.get(path, params=params, headers=stats)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    [error] = response.json()["errors"]
+    assert error["loc"] == ["query", "to"]
+    assert "`from`" in error["msg"]  # says how to ask for such a range
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "first"),
+    [
+        ("/v1/stats/publishing", {"to": "0001-01-30"}, "0001-01-01"),
+        ("/v1/stats/publishing", {"from": "0001-01-01", "to": "0001-01-01"}, "0001-01-01"),
+        (
+            "/v1/stats/publishing",
+            {"interval": "week", "from": "0001-01-01", "to": "0001-01-03"},
+            "0001-01-01",
+        ),
+        ("/v1/stats/publishing", {"from": "9999-12-31", "to": "9999-12-31"}, "9999-12-31"),
+        (
+            "/v1/stats/publishing",
+            {"interval": "week", "from": "9999-12-20", "to": "9999-12-31"},
+            "9999-12-20",
+        ),
+        ("/v1/stats/usage", {"to": "0001-01-07"}, "0001-01-01"),
+        ("/v1/stats/usage", {"from": "9999-12-01", "to": "9999-12-31"}, "9999-12-01"),
+    ],
+)
+async def test_ranges_at_the_ends_of_the_calendar(client, stats, path, params, first):
+    body = await get(client, stats, path, **params)
+    assert body["from"] == first
+    assert body["data"] == [] or body["data"][0].get("count") == 0
+
+
+@pytest.mark.parametrize("path", ["/v1/stats/publishing", "/v1/stats/usage"])
+async def test_from_in_year_9999_without_to_is_after_today(client, stats, path):
+    response = await client.get(path, params={"from": "9999-12-31"}, headers=stats)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["query", "from"]
 
 
 async def test_categories_and_authors_most_first(client, session, settings, stats):

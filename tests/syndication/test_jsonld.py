@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from urllib.parse import quote
+
+import pytest
 
 from app.syndication.identity import article_uri
 from tests.access.test_keys import auth, make_key
@@ -64,3 +67,44 @@ async def test_no_raw_angle_bracket_ever_reaches_the_page(client, session, setti
     assert doc["headline"] == "</script><script>alert(1)</script>"
     assert doc["description"] == "A & B <i>"
     assert doc["articleBody"] == "<h1>\n\n<!-- x --> & done"
+
+
+SCRIPT = "gone </script><script>alert(1)</script> & <!--"
+
+
+def assert_html_safe(content: bytes) -> None:
+    """What API.md section 9 promises of JSON-LD: embeddable in a <script> element."""
+    for raw in (b"<", b">", b"&"):
+        assert raw not in content
+
+
+@pytest.mark.parametrize("how", ["retract", "delete"])
+async def test_the_410_tombstone_is_html_safe_too(client, session, settings, how):
+    view = await add_article(session, settings, headline="Soon withdrawn")
+    editor = await make_key(session, "write")
+    path = f"/v1/articles/{view.id}"
+    if how == "retract":
+        done = await client.post(f"{path}/retract", json={"reason": SCRIPT}, headers=auth(editor))
+    else:
+        done = await client.request("DELETE", path, json={"reason": SCRIPT}, headers=auth(editor))
+    assert done.status_code in (200, 204), done.text
+    gone = await client.get(f"{path}/jsonld")
+    assert gone.status_code == 410
+    assert_html_safe(gone.content)
+    assert b"\\u003c/script\\u003e" in gone.content
+    tombstone = json.loads(gone.content)  # still JSON, and it reads back the same text
+    assert tombstone["reason"] == SCRIPT
+    assert tombstone["id"] == view.id
+    assert int(gone.headers["content-length"]) == len(gone.content)
+
+
+async def test_a_problem_echoing_the_clients_text_is_html_safe(client):
+    key = "<img src=x onerror=alert(1)>&"  # the key a route echoes has no "/"
+    response = await client.get(f"/v1/articles/{quote(key, safe='')}/jsonld")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert int(response.headers["content-length"]) == len(response.content)
+    assert_html_safe(response.content)
+    problem = json.loads(response.content)
+    assert key in problem["detail"]
+    assert problem["instance"] == f"/v1/articles/{key}/jsonld"

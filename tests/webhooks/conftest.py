@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.access import service as access
 from app.access.service import KeyInfo, info_of
 from app.core.config import Settings
-from app.models import WebhookDelivery, WebhookSubscription
+from app.models import Category, WebhookDelivery, WebhookSubscription
 from app.webhooks import service
 from app.webhooks.schemas import WebhookCreate
 from app.webhooks.secrets import SecretBox, secret_box
@@ -39,6 +39,12 @@ async def new_key(
         rate_limit=None, now=dt.datetime.now(dt.UTC),
     )  # fmt: skip
     return info_of(key), secret
+
+
+async def add_categories(session: AsyncSession, *slugs: str) -> None:
+    """Categories a subscription may name before any article is in them."""
+    session.add_all(Category(slug=slug, name=slug.capitalize()) for slug in slugs)
+    await session.flush()
 
 
 async def subscribe(

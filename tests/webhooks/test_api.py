@@ -5,12 +5,15 @@ from __future__ import annotations
 import base64
 import datetime as dt
 
+import httpx
 import pytest
 from standardwebhooks import Webhook
 
+from app.main import create_app
 from app.models import WebhookSubscription
 from tests.access.test_keys import auth
-from tests.webhooks.conftest import new_key
+from tests.conftest import BASE_URL
+from tests.webhooks.conftest import add_categories, new_key
 
 PUBLIC_URL = "https://93.184.216.34/hooks/byline"  # a global address: no connection is made
 SUBSCRIPTION = {"url": PUBLIC_URL, "events": ["published", "retracted"]}
@@ -20,8 +23,29 @@ async def create(client, key: str, /, **body):
     return await client.post("/v1/webhooks", json={**SUBSCRIPTION, **body}, headers=auth(key))
 
 
+MALFORMED_URLS = [
+    "https://" + "a" * 64 + ".com/h",  # a label over 63 characters
+    "https://aaa..com/h",  # an empty label
+    "https://.example/h",
+    "https://xn--/h",  # an A-label with nothing encoded
+    "https://bad_$host.example/h",
+    "https://1.1.1.1:99999/h",  # no such port
+    "https://1.1.1.1:0/h",
+]
+
+
+@pytest.fixture
+async def lax_client(settings, sessions):
+    """The API with BYLINE_WEBHOOK_ALLOW_PRIVATE_TARGETS on (no address is refused)."""
+    lax = settings.model_copy(update={"webhook_allow_private_targets": True})
+    transport = httpx.ASGITransport(app=create_app(lax, sessions))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        yield client
+
+
 class TestCreate:
     async def test_partner_subscribes_and_sees_the_secret_once(self, client, session):
+        await add_categories(session, "science", "business")
         _, partner = await new_key(session, "read", "syndicate")
         response = await create(client, partner, categories=["science", "business"])
         assert response.status_code == 201, response.text
@@ -65,11 +89,19 @@ class TestCreate:
         assert response.json()["errors"][0]["loc"] == ["body", "key_id"]
 
     async def test_categories_must_lie_within_the_keys(self, client, session):
+        await add_categories(session, "science", "business")
         _, partner = await new_key(session, "syndicate", categories=["science"])
         response = await create(client, partner, categories=["science", "business"])
         assert response.status_code == 422
         assert response.json()["errors"][0]["loc"] == ["body", "categories"]
-        assert "business" in response.json()["detail"]
+        assert "outside the owning key's categories: business" in response.json()["detail"]
+
+    async def test_a_category_with_no_article_yet_may_be_subscribed_to(self, client, session):
+        # Categories come into being with their first article: a partner may subscribe first.
+        _, partner = await new_key(session, "syndicate")
+        made = await create(client, partner, categories=["launching-next-week"])
+        assert made.status_code == 201, made.text
+        assert made.json()["categories"] == ["launching-next-week"]
 
 
 class TestScopes:
@@ -84,6 +116,38 @@ class TestScopes:
         assert (await client.get("/v1/webhooks", headers=auth(secret))).status_code == 403
         listing = await client.get("/v1/webhooks/whk_x/deliveries", headers=auth(secret))
         assert listing.status_code == 403
+
+    @pytest.mark.parametrize(
+        ("method", "path", "params", "body"),
+        [
+            ("POST", "/v1/webhooks", {}, {}),
+            ("POST", "/v1/webhooks", {}, {"url": 5, "events": "none", "secret": "x"}),
+            ("GET", "/v1/webhooks/whk_x/deliveries", {"limit": "0"}, None),
+            ("GET", "/v1/webhooks/whk_x/deliveries", {"limit": "x", "cursor": "bad"}, None),
+            ("GET", "/v1/webhooks/whk_x/deliveries", {"cursor": "not-a-cursor"}, None),
+            ("POST", "/v1/webhooks/whk_x/rotate-secret", {}, {"overlap_seconds": -5}),
+            ("POST", "/v1/webhooks/whk_x/rotate-secret", {}, {"nonsense": True}),
+        ],
+    )
+    async def test_the_key_is_judged_before_the_input(
+        self, client, session, method, path, params, body
+    ):
+        """401 without a key and 403 without the scope, whatever the input: a key that may
+        not use a route is not told what its input should have been."""
+        anonymous = await client.request(method, path, params=params, json=body)
+        assert anonymous.status_code == 401, anonymous.text
+        for scopes in (("read",), ("stats",), ("write",), ("read", "stats", "write")):
+            _, secret = await new_key(session, *scopes)
+            response = await client.request(
+                method, path, params=params, json=body, headers=auth(secret)
+            )
+            assert response.status_code == 403, (scopes, response.text)
+            assert response.headers["content-type"] == "application/problem+json"
+        _, partner = await new_key(session, "syndicate")
+        allowed = await client.request(
+            method, path, params=params, json=body, headers=auth(partner)
+        )
+        assert allowed.status_code == 422  # with the scope, the input is judged
 
     async def test_partners_see_and_delete_only_their_own(self, client, session):
         _, owner = await new_key(session, "syndicate")
@@ -149,6 +213,10 @@ class TestBadInput:
             "https://[fe80::1]/hooks",
             "https://[fd00::1]/hooks",
             "https://[::ffff:127.0.0.1]/hooks",  # IPv4-mapped loopback
+            "https://[2002:7f00:1::]/hooks",  # 6to4 of 127.0.0.1
+            "https://[2002:a9fe:a9fe::]/latest/meta-data",  # 6to4 of the metadata address
+            "https://[2001:0:5db8:d822::80ff:fffe]/hooks",  # Teredo, client 127.0.0.1
+            "https://[64:ff9b::7f00:1]/hooks",  # NAT64 of 127.0.0.1
             "https://2130706433/hooks",  # 127.0.0.1 written as one number
             "https://user:pw@93.184.216.34/hooks",
             "https://93.184.216.34/hooks#frag",
@@ -162,6 +230,24 @@ class TestBadInput:
         response = await create(client, partner, url=url)
         assert response.status_code == 422, response.text
         assert response.json()["errors"][0]["loc"] == ["body", "url"]
+
+    async def test_malformed_hosts_and_ports_are_422_on_url_in_both_modes(
+        self, client, lax_client, session
+    ):
+        _, partner = await new_key(session, "syndicate")
+        for url in MALFORMED_URLS:
+            for which in (client, lax_client):
+                response = await create(which, partner, url=url)
+                assert response.status_code == 422, (url, response.text)
+                assert response.json()["errors"][0]["loc"] == ["body", "url"]
+        listed = await lax_client.get("/v1/webhooks", headers=auth(partner))
+        assert listed.json()["data"] == []
+
+    async def test_private_targets_are_allowed_in_lax_mode(self, lax_client, session):
+        _, partner = await new_key(session, "syndicate")
+        for url in ("http://127.0.0.1:8080/in", "https://[2002:7f00:1::]:8443/in"):
+            response = await create(lax_client, partner, url=url)
+            assert response.status_code == 201, response.text
 
     async def test_bad_cursor_and_limit_are_422(self, client, session):
         _, partner = await new_key(session, "syndicate")

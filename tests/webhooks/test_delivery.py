@@ -157,6 +157,38 @@ async def test_private_targets_are_refused_at_delivery_when_not_allowed(
     assert entry["error"].startswith("refused: the scheme must be https")
 
 
+@pytest.mark.parametrize(
+    ("url", "allow_private", "refusal"),
+    [
+        # Stored before hosts and ports were checked: the attempt says why, not "internal error".
+        ("https://aaa..com/h", True, "refused: the host 'aaa..com' is not a valid host name"),
+        ("https://" + "a" * 64 + ".com/h", True, "refused: the host 'aaaa"),
+        ("https://1.1.1.1:99999/h", True, "refused: the port must be between 1 and 65535"),
+        # Addresses that lead to a private IPv4 one, checked again when connecting.
+        ("https://[2002:7f00:1::]:9/h", False, "refused: the host '2002:7f00:1::' resolves to a loopback"),
+        ("https://[64:ff9b::a9fe:a9fe]/h", False, "refused: the host '64:ff9b::a9fe:a9fe' resolves to a link-local"),
+    ],
+)  # fmt: skip
+async def test_bad_stored_targets_are_refused_at_delivery(
+    client, session, settings, sessions, url, allow_private, refusal
+):
+    owner, owner_secret = await new_key(session, "syndicate")
+    subscription, _ = await subscribe(session, owner)
+    subscription.url = url  # as an older version let it be stored
+    await session.flush()
+    await add_article(session, settings)
+    worker = make_worker(
+        sessions, webhook_allow_private_targets=allow_private, webhook_max_attempts=1
+    )
+    await worker.drain()
+    [entry] = (
+        await client.get(f"/v1/webhooks/{subscription.id}/deliveries", headers=auth(owner_secret))
+    ).json()["data"]
+    assert entry["error"].startswith(refusal), entry["error"]
+    assert entry["status_code"] is None
+    assert entry["delivery_state"] == "failed"
+
+
 async def test_a_revoked_owner_gets_nothing_more(session, settings, sessions, receiver):
     owner, _ = await new_key(session, "syndicate")
     subscription, secret = await subscribe(session, owner, url=receiver.url("revoked"))

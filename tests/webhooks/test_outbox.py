@@ -16,7 +16,13 @@ from app.models import Change, ChangeEvent, WebhookAttempt, WebhookDelivery, Web
 from app.webhooks import embargo, outbox
 from app.webhooks.outbox import Outcome
 from tests.conftest import add_article
-from tests.webhooks.conftest import deliveries, new_key, subscribe, worker_settings
+from tests.webhooks.conftest import (
+    add_categories,
+    deliveries,
+    new_key,
+    subscribe,
+    worker_settings,
+)
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -72,6 +78,7 @@ class TestWrittenWithTheArticle:
 
 class TestPartnerRules:
     async def test_event_and_category_filters(self, session, settings):
+        await add_categories(session, "science", "business")
         retractions = await partner_subscription(session, events=["retracted"])
         science = await partner_subscription(session, categories=["science"])
         business = await partner_subscription(session, categories=["business"])
@@ -131,6 +138,7 @@ class TestPartnerRules:
         self, session, settings
     ):
         """The same names as GET /v1/changes: a copy kept from webhooks is never left stale."""
+        await add_categories(session, "science")
         science = await partner_subscription(session, categories=["science"])
         newsroom_key, _ = await new_key(session, "write")
         newsroom, _ = await subscribe(session, newsroom_key)

@@ -12,6 +12,7 @@ from app.webhooks.ssrf import (
     check_target,
     forbidden_reason,
     guarded_client,
+    system_resolver,
 )
 
 STRICT = Policy(allow_private=False)
@@ -48,6 +49,16 @@ class Resolver:
         ("224.0.0.1", "multicast"),
         ("100.64.1.1", "not globally routable"),
         ("192.0.2.1", "private"),  # documentation range
+        # IPv6 addresses that lead to an IPv4 one are judged by it
+        ("2002:7f00:1::", "loopback"),  # 6to4 of 127.0.0.1
+        ("2002:a00:1::1", "private"),  # 6to4 of 10.0.0.1
+        ("2002:a9fe:a9fe::", "link-local"),  # 6to4 of 169.254.169.254
+        ("2001:0:5db8:d822::80ff:fffe", "loopback"),  # Teredo, client 127.0.0.1
+        ("2001:0:7f00:1::a2ff:fffe", "loopback"),  # Teredo, server 127.0.0.1
+        ("64:ff9b::7f00:1", "loopback"),  # NAT64 of 127.0.0.1
+        ("64:ff9b::a9fe:a9fe", "link-local"),  # NAT64 of 169.254.169.254
+        ("64:ff9b::c0a8:101", "private"),  # NAT64 of 192.168.1.1
+        ("64:ff9b:1::5db8:d822", "private"),  # NAT64 for local use (RFC 8215)
     ],
 )
 def test_forbidden_reason(address, reason):
@@ -66,6 +77,59 @@ class TestCheckTarget:
         with pytest.raises(UnsafeTarget, match="private address"):
             await check_target("https://mixed.example.com/in", STRICT, resolve)
 
+    @pytest.mark.parametrize("address", ["2002:7f00:1::", "64:ff9b::a9fe:a9fe"])
+    async def test_a_name_resolving_to_an_embedded_private_address_is_refused(self, address):
+        resolve = Resolver({"tunnel.example.com": [address]})
+        with pytest.raises(UnsafeTarget, match="(loopback|link-local) address"):
+            await check_target("https://tunnel.example.com/in", STRICT, resolve)
+
+    @pytest.mark.parametrize(
+        ("url", "why"),
+        [
+            ("https://" + "a" * 64 + ".com/h", "not a valid host name"),  # label over 63
+            ("https://aaa..com/h", "not a valid host name"),  # empty label
+            ("https://.example/h", "not a valid host name"),
+            ("https://-a.example/h", "not a valid host name"),
+            ("https://a-.example/h", "not a valid host name"),
+            ("https://exa$mple.com/h", "not a valid host name"),
+            ("https://" + "a." * 127 + "com/h", "not a valid host name"),  # 257 characters
+            ("https://xn--/h", "not a valid URL"),  # an A-label with nothing encoded
+            ("https://xn--zz.example/h", "not a valid URL"),  # not Punycode
+            ("https://1.1.1.1:99999/h", "port"),
+            ("https://1.1.1.1:0/h", "port"),
+            ("https://[::1]:65536/h", "port"),
+        ],
+    )
+    @pytest.mark.parametrize("policy", [STRICT, LAX])
+    async def test_malformed_hosts_and_ports_are_refused_in_both_modes(self, url, why, policy):
+        resolve = Resolver({})  # never asked: the URL is refused by its shape
+        with pytest.raises(UnsafeTarget, match=why):
+            await check_target(url, policy, resolve)
+        assert resolve.asked == []
+
+    @pytest.mark.parametrize(
+        ("url", "host"),
+        [
+            ("https://example.com./in", "example.com."),  # a fully qualified name
+            ("https://" + "a" * 63 + ".example.com/in", "a" * 63 + ".example.com"),
+            ("https://under_score.example.com/in", "under_score.example.com"),
+            ("https://hooks.example.com:65535/in", "hooks.example.com"),
+        ],
+    )
+    async def test_valid_hosts_and_ports_pass(self, url, host):
+        resolve = Resolver({host: ["93.184.216.34"]})
+        assert await check_target(url, STRICT, resolve) == url
+        assert resolve.asked == [host]
+
+    async def test_an_idn_host_is_resolved_by_its_ascii_name(self):
+        resolve = Resolver({"xn--bcher-kva.example": ["93.184.216.34"]})
+        assert await check_target("https://bücher.example/in", STRICT, resolve)
+        assert resolve.asked == ["xn--bcher-kva.example"]
+
+    async def test_the_system_resolver_refuses_what_idna_cannot_encode(self):
+        with pytest.raises(UnsafeTarget, match="does not resolve"):
+            await system_resolver("aaa..com", 443)
+
     async def test_allowing_private_targets_allows_http_and_loopback(self):
         assert await check_target("http://127.0.0.1:8080/in", LAX) == "http://127.0.0.1:8080/in"
         with pytest.raises(UnsafeTarget, match="scheme"):
@@ -83,6 +147,15 @@ class TestConnections:
             with pytest.raises(UnsafeTarget, match="loopback"):
                 await client.post(url, content=b"{}")
         assert receiver.on("rebind") == []
+
+    async def test_a_name_rebound_to_6to4_loopback_is_refused_when_connecting(self, receiver):
+        receiver.expect("sixtofour", "whsec_AAAA")
+        url = f"https://tunnel.example.com:{receiver.port}/hook/sixtofour"
+        rebound = Resolver({"tunnel.example.com": ["2002:7f00:1::"]})
+        async with guarded_client(STRICT, connections=2, timeout=2, resolve=rebound) as client:
+            with pytest.raises(UnsafeTarget, match="loopback"):
+                await client.post(url, content=b"{}")
+        assert receiver.on("sixtofour") == []
 
     async def test_the_connection_goes_to_the_checked_address(self, receiver):
         """`receiver.test` exists only in our resolver: reaching it proves the address is pinned."""
