@@ -17,7 +17,7 @@ from app.access.middleware import AccessMiddleware, Gate, KeyResolver
 from app.access.ratelimit import RateLimiter, parse_limit
 from app.access.usage import RouteTemplates, UsageMiddleware, UsageRecorder
 from app.api import mount_v1
-from app.articles.cache import ChangeFollower, ReadCache
+from app.articles.cache import ChangeFollower, ListClock, ReadCache
 from app.articles.fastpath import FastLane
 from app.articles.readmodel import ViewCache
 from app.articles.search import SearchIndex
@@ -148,6 +148,7 @@ def _wire_state(
     app.state.write_gate = asyncio.Lock() if sqlite else contextlib.nullcontext()
     app.state.search = SearchIndex(sessions.kw["bind"].dialect.name)
     app.state.read_cache = ReadCache(settings.cache_max_bytes)
+    app.state.list_clock = ListClock(app.state.read_cache, settings.cache_poll_interval)
     # Feeds are few and each depends on every article: a quarter of the read cache's bound.
     app.state.feed_cache = FeedCache(app.state.read_cache, settings.cache_max_bytes // 4)
     app.state.views = ViewCache(settings.view_cache_entries)

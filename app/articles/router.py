@@ -9,12 +9,13 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from app.access.deps import CurrentKey
 from app.access.service import KeyInfo
 from app.articles import service
-from app.articles.cache import CachedResponse, ReadCache
+from app.articles.cache import CachedResponse, ListClock, ReadCache
 from app.articles.readmodel import (
     FULL_FIELDS,
     SUMMARY_FIELDS,
@@ -185,6 +186,12 @@ class ListParams:
     ] = None
 
 
+async def _lists_modified(request: Request, session: AsyncSession, now: dt.datetime) -> dt.datetime:
+    """Last-Modified of a list (see service.last_modified), reused while nothing changed."""
+    clock: ListClock = request.app.state.list_clock
+    return await clock.last_modified(lambda: service.last_modified(session, now))
+
+
 @router.get(
     "/articles", operation_id="listArticles", response_model=ArticleList, responses={422: PROBLEM}
 )
@@ -205,7 +212,7 @@ async def list_articles(
         request,
         body,
         etag=etag_for(body),
-        last_modified=await service.last_modified(session, now),
+        last_modified=await _lists_modified(request, session, now),
         keys=["articles", *_surrogate_keys(page.views)],
         settings=settings,
         private=_depends_on_key(query),
@@ -395,7 +402,7 @@ async def related_articles(
         request,
         body,
         etag=etag_for(body),
-        last_modified=await service.last_modified(session, now),
+        last_modified=await _lists_modified(request, session, now),
         keys=[view.id, *_surrogate_keys(views)],
         settings=settings,
         private=within is not None,
@@ -419,7 +426,7 @@ async def _terms_response(
 ) -> Response:  # fmt: skip
     body = json_bytes(data)
     return _respond(
-        request, body, etag=etag_for(body), last_modified=await service.last_modified(session, now),
+        request, body, etag=etag_for(body), last_modified=await _lists_modified(request, session, now),
         keys=keys, settings=settings, private=_within(caller) is not None, keyed=True,
     )  # fmt: skip
 

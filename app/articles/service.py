@@ -11,6 +11,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     and_,
+    bindparam,
     case,
     exists,
     func,
@@ -211,21 +212,26 @@ async def last_modified(session: AsyncSession, now: dt.datetime) -> dt.datetime:
     bounds every change to any list, whoever removed or added what; it is often later than
     a given list needs (fewer 304s), never earlier. Two index lookups, one round trip.
     """
-    row = (await session.execute(newest_changes(now))).one()
+    row = (await session.execute(NEWEST_CHANGES, {"now": now})).one()
     return max((moment for moment in row if moment is not None), default=EPOCH)
 
 
-def newest_changes(now: dt.datetime) -> AnySelect:
-    """The newest `updated_at`, and the newest `published_at` not after now, each read from
-    the end of its index (ix_articles_updated_at_id, ix_articles_published_at_id)."""
+def newest_changes() -> AnySelect:
+    """The newest `updated_at`, and the newest `published_at` not after `:now`, each read
+    from the end of its index (ix_articles_updated_at_id, ix_articles_published_at_id)."""
     newest_write = select(Article.updated_at).order_by(Article.updated_at.desc()).limit(1)
     newest_lift = (
         select(Article.published_at)
-        .where(Article.published_at <= now)
+        .where(Article.published_at <= bindparam("now", type_=Article.published_at.type))
         .order_by(Article.published_at.desc())
         .limit(1)
     )
     return select(newest_write.scalar_subquery(), newest_lift.scalar_subquery())
+
+
+# Built once: every list request runs it, and building a select costs more than running
+# this one (~0.4 ms against ~0.1 ms on SQLite).
+NEWEST_CHANGES = newest_changes()
 
 
 # ---- lists

@@ -69,6 +69,7 @@ async def import_articles(
         results = await service.import_lines(
             session, text, status=status, settings=settings, index=index, now=now
         )
+        _forget(request, [r["id"] for r in results if "id" in r])
         return _json({"data": results}, 207)
     try:
         data = parse_document(text, fmt, year=year, now=now)
@@ -80,6 +81,7 @@ async def import_articles(
     result = await service.store(
         session, data, status=status, settings=settings, index=index, now=now
     )
+    _forget(request, [result.view.id])
     return _json({"data": [full_face(result.view, settings.public_base_url, now)]}, 201)
 
 
@@ -108,3 +110,10 @@ def _json(data: Any, status: int) -> Response:
         headers={"Cache-Control": PRIVATE_CACHE_CONTROL},
         media_type="application/json",
     )
+
+
+def _forget(request: Request, article_ids: list[str]) -> None:
+    """A re-import changes an article: this server's read cache drops it at once (others
+    follow the change log), so a read right after the import sees the new revision."""
+    for article_id in article_ids:
+        request.app.state.read_cache.evict(article_id)

@@ -13,7 +13,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 import pytest
 from sqlalchemy import create_engine
 
-from app.articles.service import newest_changes
+from app.articles.service import NEWEST_CHANGES
 from app.core.db import Base
 from tests.access.test_keys import auth, make_key
 from tests.conftest import add_article
@@ -158,8 +158,8 @@ def test_last_modified_reads_one_entry_from_the_end_of_each_index(tmp_path):
     """Dating a list must stay cheap: no scan of the articles, no sort (SQLite plans)."""
     engine = create_engine(f"sqlite:///{tmp_path / 'plan.db'}")
     Base.metadata.create_all(engine)
-    statement = newest_changes(dt.datetime.now(dt.UTC)).compile(dialect=engine.dialect)
-    values = statement.construct_params()
+    statement = NEWEST_CHANGES.compile(dialect=engine.dialect)
+    values = statement.construct_params({"now": dt.datetime.now(dt.UTC)})
     params = tuple(str(values[name]) for name in statement.positiontup or ())
     with engine.connect() as connection:
         rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)

@@ -315,6 +315,25 @@ class TestReimportKeepsStatus:
         assert public.status_code == 200
         assert "at least 42 times" in public.text
 
+    @pytest.mark.parametrize("ndjson", [False, True])
+    async def test_a_read_right_after_a_reimport_sees_it(self, client, writer, ndjson):
+        first = (await import_seed(client, writer, "?status=published")).json()["data"][0]
+        for _ in range(2):  # the second read is answered from this server's read cache
+            assert "at least 40 times" in (await client.get(f"/v1/articles/{first['id']}")).text
+        if ndjson:
+            line = (await client.get(f"/v1/articles/{first['id']}")).json()
+            line = {k: line[k] for k in ("slug", "headline", "dek", "category", "authors",
+                                         "published_at", "takeaways", "sections")}  # fmt: skip
+            line["dek"] = "at least 42 times"
+            again = await client.post(
+                "/v1/imports", content=json.dumps(line).encode() + b"\n",
+                headers={**writer, "Content-Type": "application/x-ndjson"},
+            )  # fmt: skip
+            assert again.status_code == 207, again.text
+        else:
+            assert (await import_seed(client, writer, content=self.CHANGED)).status_code == 201
+        assert "at least 42 times" in (await client.get(f"/v1/articles/{first['id']}")).text
+
     async def test_draft_stays_a_draft(self, client, writer):
         first = (await import_seed(client, writer, "?status=draft")).json()["data"][0]
         article = (await import_seed(client, writer, content=self.CHANGED)).json()["data"][0]
