@@ -84,9 +84,7 @@ async def test_ndjson_reports_each_line(client, writer, session):
         b'{"headline": "Line four", "category": "Science"}',
         b'{"headline": "Line one", "category": "Science", "dek": "changed"}',
     ])  # fmt: skip
-    response = await client.post(
-        "/v1/imports", content=lines, headers={**writer, "Content-Type": "application/x-ndjson"}
-    )
+    response = await post_ndjson(client, writer, lines)
     assert response.status_code == 207
     results = response.json()["data"]
     assert [(r["line"], r["status"]) for r in results] == [
@@ -206,9 +204,7 @@ class TestOutOfRangeInstants:
             b'{"headline": "Bad", "category": "Science", "published_at": "9999-12-31T23:00:00-05:00"}',
             b'{"headline": "Good two", "category": "Science"}',
         ])  # fmt: skip
-        response = await client.post(
-            "/v1/imports", content=lines, headers={**writer, "Content-Type": "application/x-ndjson"}
-        )
+        response = await post_ndjson(client, writer, lines)
         assert response.status_code == 207
         results = response.json()["data"]
         assert [(r["line"], r["status"]) for r in results] == [(1, 201), (2, 422), (3, 201)]
@@ -218,6 +214,12 @@ class TestOutOfRangeInstants:
 
 def plain(**headers: str) -> dict[str, str]:
     return {**headers, "Content-Type": "text/plain"}
+
+
+async def post_ndjson(client, writer, lines: bytes):
+    return await client.post(
+        "/v1/imports", content=lines, headers={**writer, "Content-Type": "application/x-ndjson"}
+    )
 
 
 async def import_seed(client, writer, query: str = "", content: bytes = SEED):
@@ -325,10 +327,7 @@ class TestReimportKeepsStatus:
             line = {k: line[k] for k in ("slug", "headline", "dek", "category", "authors",
                                          "published_at", "takeaways", "sections")}  # fmt: skip
             line["dek"] = "at least 42 times"
-            again = await client.post(
-                "/v1/imports", content=json.dumps(line).encode() + b"\n",
-                headers={**writer, "Content-Type": "application/x-ndjson"},
-            )  # fmt: skip
+            again = await post_ndjson(client, writer, json.dumps(line).encode() + b"\n")
             assert again.status_code == 207, again.text
         else:
             assert (await import_seed(client, writer, content=self.CHANGED)).status_code == 201
@@ -365,9 +364,7 @@ class TestReimportKeepsStatus:
             headers=writer,
         )  # fmt: skip
         line = json.dumps({"headline": "Kept", "category": "Science", "dek": "Changed."}).encode()
-        response = await client.post(
-            "/v1/imports", content=line, headers={**writer, "Content-Type": "application/x-ndjson"}
-        )
+        response = await post_ndjson(client, writer, line)
         assert [r["status"] for r in response.json()["data"]] == [200]
         assert (await client.get("/v1/articles/kept")).json()["dek"] == "Changed."
 
@@ -402,9 +399,7 @@ class TestStatusInTheDocument:
             json.dumps({"headline": "Line published", "category": "Science", "status": "published"}),
             json.dumps({"headline": "Line draft", "category": "Science"}),
         ]).encode()  # fmt: skip
-        response = await client.post(
-            "/v1/imports", content=lines, headers={**writer, "Content-Type": "application/x-ndjson"}
-        )
+        response = await post_ndjson(client, writer, lines)
         assert [r["status"] for r in response.json()["data"]] == [201, 201]
         public = (await client.get("/v1/articles")).json()["data"]
         assert [a["headline"] for a in public] == ["Line published"]
