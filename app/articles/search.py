@@ -126,6 +126,22 @@ class SearchIndex:
             document.op("@@")(query)
         )
 
+    @property
+    def scores_drift(self) -> bool:
+        """Whether a hit's score moves when other articles are written.
+
+        FTS5's bm25 weighs a word by how rare it is in the whole table and a match by the
+        table's average length; PostgreSQL's ts_rank_cd looks at the one document only.
+        """
+        return self.sqlite
+
+    def hit(self, terms: Sequence[str], tiebreak: Any) -> AnySelect:
+        """`matches` narrowed to the one hit with this tiebreak (a cursor's last hit)."""
+        stmt = self.matches(terms)
+        if self.sqlite:
+            return stmt.where(literal_column("article_search.rowid") == bindparam("hit", tiebreak))
+        return stmt.where(search_table.c.article_id == bindparam("hit", tiebreak))
+
     def best(self, terms: Sequence[str], after: Sequence[Any] | None, top: int) -> AnySelect:
         """The `top` best matches after a (score, tiebreak) position, as `matches` gives them.
 

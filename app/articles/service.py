@@ -387,6 +387,8 @@ async def _page(
         more = len(rows) > query.limit and views
         return views, _moment_key(page_rows[-1][2], page_rows[-1][0]) if more else None
     relevance = bool(terms) and query.sort == "relevance"
+    if relevance and query.after is not None:
+        query = replace(query, after=await _reanchored(session, index, terms, query.after))
     top = (query.limit + 1) * OVERFETCH if relevance else None
     rows = await _page_rows(session, query, now, index, terms, top)
     if top is not None and len(rows) <= query.limit:
@@ -395,7 +397,29 @@ async def _page(
     views = await load_revisions(session, [(row[0], row[1]) for row in page_rows], views_cache)
     if len(rows) <= query.limit or not views:
         return views, None
-    return views, _key_of(views[-1], query.sort, list(page_rows[-1][2:4]) if relevance else None)
+    last = page_rows[-1]  # (id, revision, score, tiebreak)
+    return views, _key_of(views[-1], query.sort, [last[2], last[3], last[1]] if relevance else None)
+
+
+async def _reanchored(
+    session: AsyncSession, index: SearchIndex, terms: list[str], after: list[Any]
+) -> list[Any]:
+    """The (score, tiebreak) to seek from for a relevance cursor's next page.
+
+    A relevance cursor holds its last hit's score, tiebreak and revision. Where scores
+    drift with the corpus (SQLite), articles written since the previous page have moved
+    every score, and seeking from the old one would repeat or skip hits; the last hit's
+    score now puts the seek back where the page ended, among the same statistics. Not if
+    the hit itself was edited since: its score moved for reasons of its own, and the old
+    one is the better place to resume. (Cursors of two values predate the revision.)
+    """
+    score, tiebreak = after[0], after[1]
+    if len(after) < 3 or not index.scores_drift:
+        return [score, tiebreak]
+    hit = index.hit(terms, tiebreak).subquery("hit")
+    stmt = select(hit.c.score).join(Article, Article.id == hit.c.article_id)
+    current = await session.scalar(stmt.where(Article.revision == after[2]))
+    return [score if current is None else current, tiebreak]
 
 
 async def _page_rows(

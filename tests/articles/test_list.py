@@ -464,6 +464,29 @@ class TestSearchAtScale:
         assert len(whole) == 24
         assert await walk(client, "/v1/articles?q=lighthouse&limit=3") == whole
 
+    async def test_relevance_pages_stay_stable_while_matches_are_added(
+        self, client, session, settings
+    ):
+        # SQLite's bm25 depends on the whole corpus (how rare the word is, the average
+        # length): adding matches moves every score, and a cursor holding the last score
+        # once repeated the first page or skipped the rest.
+        async def story(headline: str, hits: int, filler: int, hour: int) -> None:
+            paragraph = " ".join(["lantern"] * hits + ["harbour"] * filler) + "."
+            sections = [{"heading": None, "paragraphs": [paragraph]}]
+            await add_article(
+                session, settings, headline=headline, sections=sections, published_at=at(hour)
+            )
+
+        for n in range(9):
+            await story(f"Old {n}", hits=1 + n % 4, filler=3 * n, hour=n)
+        first = (await client.get("/v1/articles?q=lantern&limit=3")).json()
+        shown = [item["headline"] for item in first["data"]]
+        for n in range(40):  # the word goes from rare to common, documents get longer
+            await story(f"New {n}", hits=1 + n % 6, filler=40 + n, hour=20 + n)
+        rest = await walk(client, first["links"]["next"])
+        old_ones = [headline for headline in shown + rest if headline.startswith("Old")]
+        assert sorted(old_ones) == [f"Old {n}" for n in range(9)]  # each exactly once
+
     async def test_best_hits_hidden_by_filters_fall_back_to_every_match(
         self, client, session, settings
     ):
