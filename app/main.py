@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Receive, Scope, Send
 
+from app.access.cors import GatedCORSMiddleware
 from app.access.middleware import AccessMiddleware, Gate, KeyResolver
 from app.access.ratelimit import RateLimiter, parse_limit
 from app.access.usage import RouteTemplates, UsageMiddleware, UsageRecorder
@@ -224,7 +225,7 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
     )
     app.add_middleware(AccessMiddleware, gate=app.state.gate)
     app.add_middleware(UsageMiddleware, recorder=app.state.usage, templates=RouteTemplates(app))
-    app.add_middleware(CORSMiddleware, **cors_options(settings))
+    app.add_middleware(GatedCORSMiddleware, gate=app.state.gate, options=cors_options(settings))
     # Inside HeadAsGet, whose copy of the scope is the one the router names the route in.
     app.add_middleware(
         OpsMiddleware,

@@ -173,11 +173,11 @@ class Gate:
         cached = self.keys.cached(credentials)
         if cached is None or cached.info is None:
             return None  # a lookup to await, or a 401 to build
-        if not scope["path"].startswith(LIMITED_PREFIX):
-            return Admission(cached.info, [])
         counter = cached.counter
         if counter is None:
             counter = cached.counter = self._counter_of(scope, cached.info)
+        if not scope["path"].startswith(LIMITED_PREFIX):
+            return Admission(cached.info, self._peeked_local(counter))
         return self._counted(cached.info, counter)
 
     async def _decide(self, scope: Scope) -> Admission:
@@ -197,9 +197,29 @@ class Gate:
         # is throttled like any other anonymous traffic, and its 401 carries the headers.
         return Admission(None, [], (401, UNKNOWN_KEY, [CHALLENGE, *counted.headers]))
 
+    async def peek(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        """The RateLimit headers for a response the limit does not count (a CORS
+        preflight): the caller's counter as it stands. A preflight carries no credentials,
+        so this is the address's anonymous counter unless a cached key is named."""
+        credentials = _authorization(scope)
+        cached = self.keys.cached(credentials) if credentials is not None else None
+        return await self._peek_for(scope, cached.info if cached is not None else None)
+
+    async def _peek_for(self, scope: Scope, key: KeyInfo | None) -> list[tuple[bytes, bytes]]:
+        if self.limiter.local is not None:
+            return self._peeked_local(self._counter_of(scope, key))
+        item, identity = self._limit_of(scope, key)
+        return [] if item is None else await self.limiter.peek(item, identity)
+
+    def _peeked_local(self, counter: Counter) -> list[tuple[bytes, bytes]]:
+        return [] if counter is UNLIMITED else self.limiter.peek_local(counter)
+
     async def _count(self, scope: Scope, key: KeyInfo | None) -> Admission:
         if not scope["path"].startswith(LIMITED_PREFIX):
-            return Admission(key, [])
+            # Probes, /docs, /metrics and the dashboard page are never refused (an
+            # orchestrator must not see a busy address's 429 as a dead server) and not
+            # counted, yet carry the caller's standing like every response.
+            return Admission(key, await self._peek_for(scope, key))
         if self.limiter.local is not None:
             return self._count_local(scope, key)
         item, identity = self._limit_of(scope, key)
@@ -211,9 +231,10 @@ class Gate:
         return self._refused(key, decision)
 
     def _count_local(self, scope: Scope, key: KeyInfo | None) -> Admission:
+        counter = self._counter_of(scope, key)
         if not scope["path"].startswith(LIMITED_PREFIX):
-            return Admission(key, [])
-        return self._counted(key, self._counter_of(scope, key))
+            return Admission(key, self._peeked_local(counter))  # see _count
+        return self._counted(key, counter)
 
     def _counted(self, key: KeyInfo | None, counter: Counter) -> Admission:
         if counter is UNLIMITED:

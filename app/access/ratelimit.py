@@ -113,6 +113,13 @@ class LoopMemoryStorage(SyncStorage):
             return count, expires_at
         return count, self.expiries[key]
 
+    def current(self, key: str, now: float) -> tuple[int, float | None]:
+        """The key's count in its open window and the window's end (None: no window open)."""
+        if self._deadlines and self._deadlines[0][0] <= now:
+            self._expire(now)
+        count = self.counts.get(key)
+        return (0, None) if count is None else (count, self.expiries[key])
+
     def get(self, key: str) -> int:
         self._expire(time.time())
         return self.counts.get(key, 0)
@@ -214,6 +221,25 @@ class RateLimiter:
             (REMAINING, b"%d" % (counter.amount - count)),
             (RESET, b"%d" % (reset if reset > 0 else 0)),
         ]
+
+    def peek_local(self, counter: Counter) -> RawHeaders:
+        """The RateLimit headers of a counter as it stands, without counting a request."""
+        assert self.local is not None
+        now = time.time()
+        count, reset_at = self.local.current(counter.key, now)
+        reset = counter.window if reset_at is None else max(0, math.ceil(reset_at - now))
+        return limit_headers(counter.limit_header, max(0, counter.amount - count), reset)
+
+    async def peek(self, item: RateLimitItem, identity: str) -> RawHeaders:
+        """`peek_local` for a counter in the shared store; no headers when it is unavailable."""
+        if self.limiter is None:
+            raise RuntimeError("counters in memory are read with peek_local")
+        try:
+            reset_at, remaining = await self.limiter.get_window_stats(item, "byline", identity)
+        except Exception as exc:  # any store failure: fail open, as `hit` does
+            self._store_failed(exc)
+            return []
+        return _decision(item, True, remaining, reset_at).headers()
 
     def refusal(self, counter: Counter) -> Decision:
         """The decision for a counter that `count_local` found over its limit."""

@@ -44,6 +44,67 @@ async def test_anonymous_limit_per_address_with_headers_then_429(limited):
     assert (await limited.get("/healthz")).status_code == 200
 
 
+PREFLIGHT = {"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}
+
+
+def standing(response: httpx.Response) -> tuple[str, int, int]:
+    headers = response.headers
+    reset = int(headers["ratelimit-reset"])
+    assert 0 < reset <= 60, reset
+    return headers["ratelimit-limit"], int(headers["ratelimit-remaining"]), reset
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("GET", "/healthz", {}),
+        ("GET", "/readyz", {}),
+        ("GET", "/metrics", {}),
+        ("GET", "/docs", {}),
+        ("GET", "/openapi.json", {}),
+        ("GET", "/dashboard", {}),
+        ("GET", "/nowhere", {}),
+        ("OPTIONS", "/v1/articles", PREFLIGHT),
+        ("OPTIONS", "/v1/articles", {**PREFLIGHT, "Access-Control-Request-Headers": "X-Odd"}),
+    ],
+)
+async def test_uncounted_responses_carry_the_standing_too(limited, method, path, headers):
+    """Probes, pages and preflights are neither counted nor refused, yet every response
+    carries the caller's RateLimit headers (API.md section 7)."""
+    assert standing(await limited.get("/v1/articles"))[:2] == ("3", 2)
+    for _ in range(5):  # more than the limit: still answered, and the count is unmoved
+        response = await limited.request(method, path, headers=headers)
+        assert response.status_code != 429
+        limit, remaining, _ = standing(response)
+        assert (limit, remaining) == ("3", 2)
+    assert standing(await limited.get("/v1/categories"))[1] == 1
+
+
+async def test_a_standing_before_any_counted_request_is_the_whole_budget(limited):
+    assert standing(await limited.get("/healthz"))[:2] == ("3", 3)
+    assert standing(await limited.get("/healthz"))[2] == 60
+
+
+async def test_a_refused_preflight_is_a_problem_a_browser_can_read(limited):
+    headers = {**PREFLIGHT, "Access-Control-Request-Headers": "X-Odd"}
+    refused = await limited.options("/v1/articles", headers=headers)
+    assert refused.status_code == 400
+    assert refused.headers["content-type"] == "application/problem+json"
+    body = refused.json()
+    assert body["status"] == 400
+    assert body["instance"] == "/v1/articles"
+    assert "headers" in body["detail"]
+    assert refused.headers["access-control-allow-origin"] == "*"
+    assert refused.headers["x-request-id"]
+    assert standing(refused)[:2] == ("3", 3)
+
+
+async def test_a_key_sees_its_own_standing_on_uncounted_responses(limited, session):
+    key = await make_key(session, "read", name="prober", rate_limit="7/minute")
+    await limited.get("/v1/articles", headers=auth(key))
+    assert standing(await limited.get("/healthz", headers=auth(key)))[:2] == ("7", 6)
+
+
 async def test_keys_have_their_own_budget_and_per_key_limits(limited, session):
     default = await make_key(session, "read", name="default-limit")
     tight = await make_key(session, "read", name="tight", rate_limit="2/minute")

@@ -98,6 +98,14 @@ def test_anonymous_limit_is_one_budget_across_both_servers(fresh_pair: list[Serv
     # The 11th request goes to the first server, the 12th to the second: both refuse.
     for over in responses[ANONYMOUS_LIMIT:]:
         assert_limited(over, ANONYMOUS_LIMIT)
+    # Probes are never refused, and read the shared standing without counting.
+    for server in fresh_pair:
+        with server.client() as client:
+            probe = client.get("/healthz")
+        assert probe.status_code == 200
+        assert probe.headers["RateLimit-Remaining"] == "0"
+        assert probe.headers["RateLimit-Limit"] == str(ANONYMOUS_LIMIT)
+        assert 0 < int(probe.headers["RateLimit-Reset"]) <= 60
     with redis.Redis.from_url(SHARED_REDIS) as store:
         assert store.keys("LIMITS*"), "the counters should live in the shared Redis"
     assert [rate_limits_state(server) for server in fresh_pair] == ["ok", "ok"]
