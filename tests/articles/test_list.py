@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import create_engine, text, update
 
 from app.core.db import Base
+from app.core.http import decode_cursor, encode_cursor
 from app.models import Article
 from tests.conftest import add_article
 
@@ -486,6 +487,23 @@ class TestSearchAtScale:
         rest = await walk(client, first["links"]["next"])
         old_ones = [headline for headline in shown + rest if headline.startswith("Old")]
         assert sorted(old_ones) == [f"Old {n}" for n in range(9)]  # each exactly once
+
+    async def test_a_relevance_cursor_without_a_revision_still_pages(
+        self, client, session, settings
+    ):
+        """Cursors issued before they carried the hit's revision resume from their score."""
+        for n in range(5):
+            sections = [{"heading": None, "paragraphs": [" ".join(["ember"] * (n + 1))]}]
+            await add_article(
+                session, settings, headline=f"E{n}", sections=sections, published_at=at(n)
+            )
+        whole = await headlines(client, "/v1/articles?q=ember&limit=100")
+        first = (await client.get("/v1/articles?q=ember&limit=2")).json()
+        values = decode_cursor(settings.cursor_secret, "relevance", first["meta"]["next_cursor"])
+        assert len(values) == 3  # score, tiebreak, revision
+        old = encode_cursor(settings.cursor_secret, "relevance", values[:2])
+        rest = await walk(client, f"/v1/articles?q=ember&limit=2&cursor={old}")
+        assert [item["headline"] for item in first["data"]] + rest == whole
 
     async def test_best_hits_hidden_by_filters_fall_back_to_every_match(
         self, client, session, settings
