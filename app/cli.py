@@ -19,6 +19,7 @@ import uvloop
 from alembic import command
 from alembic.config import Config
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -139,7 +140,10 @@ async def _import(paths: list[Path], status: str | None, year: int | None) -> li
 def _print_summary(outcomes: list[ImportOutcome]) -> None:
     for outcome in outcomes:
         if outcome.error:
-            console.print(f"[red]failed[/red] {outcome.source}: {outcome.error}", highlight=False)
+            # One line per file, never wrapped and never read as markup: a path with
+            # brackets, or cut at the terminal's width, would not be found by grep.
+            failure = escape(f"{outcome.source}: {outcome.error}")
+            console.print(f"[red]failed[/red] {failure}", highlight=False, soft_wrap=True)
     counts = Counter(o.action for o in outcomes)
     typer.echo(
         f"{len(outcomes)} document(s): {counts['created']} created, {counts['updated']} updated, "
@@ -159,7 +163,7 @@ def demo(
     try:
         summary = run_demo(get_settings(), articles, seed, console)
     except DemoError as error:
-        console.print(f"[red]{error}[/red]", highlight=False)
+        console.print(f"[red]{escape(str(error))}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     typer.echo(summary.describe())
 

@@ -76,6 +76,21 @@ def test_out_of_range_dateline_fails_that_file_only(database):
     assert "1 created, 0 updated, 0 unchanged, 1 failed" in result.output
 
 
+def test_a_failure_is_one_line_naming_the_file_as_it_is(database):
+    """However long the path, and whatever brackets it holds (rich markup), the failure
+    line names the file exactly, so that grep finds it."""
+    runner = CliRunner()
+    runner.invoke(cli, ["migrate"])
+    folder = database / ("a-folder-with-a-long-name-" * 4) / "[red]desk"
+    folder.mkdir(parents=True)
+    bad = folder / "[b]bad copy [i].txt"
+    bad.write_text("Science\n\nHeadline\n\nBy Ann Lee\n\n12/31/9999, 23:00 EST\n\nBody.\n")
+    result = runner.invoke(cli, ["import", str(folder)])
+    assert result.exit_code == 1
+    [line] = [line for line in result.output.splitlines() if line.startswith("failed")]
+    assert line.startswith(f"failed {bad}: block 4 (line 7): dateline"), line
+
+
 class TestImportStatus:
     """Without --status new articles are published; a re-import keeps the article's status."""
 
