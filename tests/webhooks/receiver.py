@@ -69,7 +69,12 @@ class Receiver:
         return f"{self.base_url}/hook/{name}"
 
     def expect(self, name: str, secret: str, **behaviour: Any) -> None:
-        self.paths[f"/hook/{name}"] = Behaviour(secret, **behaviour)
+        """Answer /hook/<name> this way from now on, forgetting what it received before
+        (the receiver outlives a test: the same test on another backend reuses the name)."""
+        path = f"/hook/{name}"
+        with self._lock:
+            self.paths[path] = Behaviour(secret, **behaviour)
+            self.received = [r for r in self.received if r.path != path]
 
     def on(self, name: str) -> list[Received]:
         with self._lock:
