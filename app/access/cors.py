@@ -14,8 +14,9 @@ from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.access.middleware import Gate, _with_headers
+from app.access.middleware import Gate
 from app.core.errors import send_problem
+from app.core.middleware import with_headers
 
 
 class GatedCORSMiddleware(CORSMiddleware):
@@ -30,7 +31,7 @@ class GatedCORSMiddleware(CORSMiddleware):
         limits = await self.gate.peek(scope)
         answer = self.preflight_response(request_headers=Headers(scope=scope))
         if answer.status_code < 400:
-            await answer(scope, receive, _with_headers(send, limits) if limits else send)
+            await answer(scope, receive, with_headers(send, limits) if limits else send)
             return
         # Starlette says "Disallowed CORS origin, headers" in text/plain: say which, as
         # a problem document, keeping the CORS headers a browser needs to read it.

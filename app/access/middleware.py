@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.access import service
 from app.access.ratelimit import Counter, Decision, RateLimiter, parse_limit
 from app.access.service import KeyInfo
 from app.core.errors import send_problem
+from app.core.middleware import with_headers
 
 LIMITED_PREFIX = "/v1/"
 CHALLENGE = (b"www-authenticate", b'Bearer realm="byline"')
@@ -199,8 +200,9 @@ class Gate:
 
     async def peek(self, scope: Scope) -> list[tuple[bytes, bytes]]:
         """The RateLimit headers for a response the limit does not count (a CORS
-        preflight): the caller's counter as it stands. A preflight carries no credentials,
-        so this is the address's anonymous counter unless a cached key is named."""
+        preflight; `_count` does the same for routes outside /v1): the caller's counter as
+        it stands. A preflight carries no credentials, so this is the address's anonymous
+        counter unless a key already in the cache is named."""
         credentials = _authorization(scope)
         cached = self.keys.cached(credentials) if credentials is not None else None
         return await self._peek_for(scope, cached.info if cached is not None else None)
@@ -285,7 +287,7 @@ class AccessMiddleware:
         if not admission.headers:
             await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, _with_headers(send, admission.headers))
+        await self.app(scope, receive, with_headers(send, admission.headers))
 
 
 def _authorization(scope: Scope) -> bytes | None:
@@ -302,12 +304,3 @@ def _bearer_secret(credentials: bytes) -> str:
     if credentials[:7].lower() != b"bearer ":
         return ""
     return credentials[7:].strip().decode("latin-1")
-
-
-def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
-    async def sender(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", ()), *extra]
-        await send(message)
-
-    return sender

@@ -25,13 +25,18 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = request_id_for(scope)
+        await self.app(scope, receive, with_headers(send, [(b"x-request-id", request_id)]))
 
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id)]
-            await send(message)
 
-        await self.app(scope, receive, send_with_id)
+def with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    """`send`, adding these headers to the response's start message."""
+
+    async def sender(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), *extra]
+        await send(message)
+
+    return sender
 
 
 _PROCESS_PREFIX = uuid.uuid4().hex[:12]

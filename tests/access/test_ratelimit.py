@@ -131,6 +131,35 @@ async def test_unreachable_redis_fails_open():
     assert not await limiter.healthy()
 
 
+async def test_reading_the_standing_fails_open_too(sessions):
+    """Routes that are never counted (probes, preflights) only read the shared counter;
+    without the store they still answer, without RateLimit headers, and say why."""
+    limiter = RateLimiter.from_url("redis://127.0.0.1:1/0")
+    item = parse("1/minute")
+    assert await limiter.peek(item, "someone") == []
+    assert limiter.last_error is not None
+    assert "limits not enforced" in limiter.last_error
+
+    settings = Settings(
+        database_url="sqlite:///unused.db", redis_url="redis://127.0.0.1:1/0",
+        anonymous_rate_limit="10/minute",
+    )  # fmt: skip
+    app = create_app(settings, sessions)
+    preflight = {
+        "Origin": "https://desk.example",
+        "Access-Control-Request-Method": "GET",
+    }
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as c:
+        for response in (
+            await c.get("/healthz"),
+            await c.options("/v1/articles", headers=preflight),
+        ):
+            assert response.status_code == 200, response.text
+            assert "ratelimit-limit" not in response.headers
+        ready = await c.get("/readyz")
+    assert ready.json()["rate_limits"].startswith("degraded")
+
+
 async def test_readyz_reports_a_degraded_shared_store(sessions):
     settings = Settings(database_url="sqlite:///unused.db", redis_url="redis://127.0.0.1:1/0")
     app = create_app(settings, sessions)
