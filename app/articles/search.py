@@ -66,7 +66,8 @@ def fts_rowid(article_id: str) -> int:
 def mark_snippet(raw: str) -> str:
     """Escape a snippet's text and turn the match sentinels into <mark> elements."""
     text = raw.replace("\n", " ").replace(LT_GUARD, "<").replace(GT_GUARD, ">")
-    escaped = html.escape(text, quote=False)
+    # Quotes too: a frontend may put a snippet in an attribute (title="…") as well as in text.
+    escaped = html.escape(text)
     return escaped.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
 
 

@@ -274,12 +274,18 @@ class TestSearch:
     async def test_highlight_escapes_article_text(self, client, session, settings):
         await add_article(
             session, settings, headline="Escaping",
-            sections=[{"heading": None, "paragraphs": ["Beware <script>alert(1)</script> & payload here."]}],
+            sections=[{"heading": None, "paragraphs": [
+                "Beware <script>alert(1)</script> & \"quoted\" 'payload' here."
+            ]}],
         )  # fmt: skip
         highlight = (await client.get("/v1/articles?q=payload")).json()["data"][0]["highlight"]
         assert "<script>" not in highlight
         assert "&lt;script&gt;" in highlight
         assert "&amp;" in highlight
+        # Quotes too, so that a snippet is safe in an attribute (title="…") as in text.
+        assert '"' not in highlight
+        assert "'" not in highlight
+        assert "&quot;quoted&quot;" in highlight
         assert highlight.count("<") == highlight.count("<mark>") + highlight.count("</mark>")
 
     async def test_search_pages_by_cursor_and_combines_with_filters(
