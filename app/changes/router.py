@@ -68,8 +68,10 @@ async def list_changes(
     found = await work if wait <= 0 else await _unless_disconnected(request.receive, work)
     if found is None:
         return Response(status_code=CLIENT_GONE)
-    cursor = found.events[-1].entry.seq if found.events else after
-    body = {"data": [event.face() for event in found.events], "meta": {"next_cursor": str(cursor)}}
+    # Nothing new: the cursor exactly as it was sent (API.md section 9), not re-spelled.
+    sent = since.strip() if since is not None else "0"
+    cursor = str(found.events[-1].entry.seq) if found.events else sent
+    body = {"data": [event.face() for event in found.events], "meta": {"next_cursor": cursor}}
     return Response(
         json_bytes(body),
         headers={"Cache-Control": PRIVATE_CACHE_CONTROL},

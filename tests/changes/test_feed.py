@@ -138,6 +138,18 @@ class TestShapeAndCursors:
         beyond = await log_top(session) + 1_000
         assert (await feed(client, keys.partner, beyond))["meta"]["next_cursor"] == str(beyond)
 
+    async def test_with_nothing_new_the_cursor_comes_back_as_it_was_sent(
+        self, client, keys: Keys, desk: Desk, session
+    ):
+        await desk.create("Before", status="published")
+        top = await log_top(session)
+        padded = f"000{top}"
+        assert (await feed(client, keys.partner, padded))["meta"]["next_cursor"] == padded
+        made = await desk.create("After", status="published")
+        page = await feed(client, keys.partner, padded)
+        assert [e["article_id"] for e in page["data"]] == [made["id"]]
+        assert page["meta"]["next_cursor"] == str(page["data"][-1]["seq"])
+
 
 class TestPartnerView:
     async def test_drafts_and_scheduled_articles_never_show(
