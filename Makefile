@@ -5,6 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Test processes (pytest-xdist): 0 runs the suite in this one process, which CI does. On a
+# machine with cores to spare, `make test TEST_WORKERS=4` runs files side by side (each
+# worker has its own databases: tests/conftest.py). On two cores it gains ~20% and makes
+# the real-process timing tests flaky (docs/PERFORMANCE.md, "Test suite").
+TEST_WORKERS ?= 0
 
 .PHONY: install run test chromium lint fmt bench bench-writes contract clean
 
@@ -23,7 +28,7 @@ run: install
 	$(BIN)/byline serve --host $(HOST) --port $(PORT)
 
 test: install chromium
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # tests/dashboard drive Debian's chromium through Playwright (which never downloads a
 # browser): installed with apt-get when missing and allowed, else a clear message.

@@ -6,6 +6,7 @@ transaction that is rolled back at the end (the app's commits become savepoints)
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import os
@@ -18,6 +19,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.articles import service
@@ -29,10 +31,112 @@ from app.core.db import make_engine
 from app.core.paths import ALEMBIC_INI
 from app.main import Byline, create_app
 
-PG_URL = os.environ.get("BYLINE_TEST_DATABASE_URL")
+# Under pytest-xdist (`make test` runs two workers) each worker process has its own
+# PostgreSQL database beside the configured one (`test_gw0`, `test_gw1`…, made at session
+# start) and its own Redis databases, so that no test sees another worker's tables,
+# schemas or counters. Everything else derives its names from these.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+REDIS_DATABASES_PER_WORKER = 2
+
+
+def _worker_database(url: str | None) -> str | None:
+    if url is None or not WORKER:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{WORKER}").render_as_string(hide_password=False)
+
+
+PG_URL = _worker_database(os.environ.get("BYLINE_TEST_DATABASE_URL"))
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 PG_TEST_SCHEMA = "byline_test"
 BASE_URL = "http://byline.test"
+
+
+def redis_test_url(slot: int) -> str:
+    """The URL of Redis database `slot` (0 or 1) of this worker on the local Redis:
+    15 and 14 for the first (or only) worker, 13 and 12 for the next…"""
+    assert 0 <= slot < REDIS_DATABASES_PER_WORKER
+    index = int(WORKER.removeprefix("gw") or 0)
+    number = 15 - index * REDIS_DATABASES_PER_WORKER - slot
+    assert number >= 0, "too many test workers for Redis's 16 databases"
+    return f"redis://127.0.0.1:6379/{number}"
+
+
+def _pg_admin_engine() -> AsyncEngine:
+    """An engine on the server's `postgres` database, outside transactions (CREATE DATABASE)."""
+    assert PG_URL is not None
+    admin = make_url(PG_URL).set(database="postgres").render_as_string(hide_password=False)
+    return make_engine(admin, isolation_level="AUTOCOMMIT")
+
+
+async def pg_admin(*statements: str) -> None:
+    """Run statements (CREATE/DROP DATABASE) on the server, outside a transaction."""
+    engine = _pg_admin_engine()
+    try:
+        async with engine.connect() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def pg_database_beside(suffix: str) -> AsyncIterator[str]:
+    """The URL of a new, empty PostgreSQL database named after the test database and
+    `suffix`, dropped at the end: for tests whose servers need a whole database."""
+    assert PG_URL is not None
+    url = make_url(PG_URL)
+    name = f"{url.database}_{suffix}"
+    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    await pg_admin(drop, f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await pg_admin(drop)
+
+
+@contextlib.asynccontextmanager
+async def own_database(backend: str, workdir: Path, suffix: str) -> AsyncIterator[str]:
+    """The URL of a migrated, empty database of the test's own, named after `suffix`: a
+    SQLite file in `workdir`, or a PostgreSQL database beside the test database (dropped
+    at the end), for tests whose servers need a whole database."""
+    if backend == "sqlite":
+        url = f"sqlite:///{workdir / f'{suffix}.db'}"
+        await migrate(url)
+        yield url
+        return
+    async with pg_database_beside(suffix) as url:
+        await migrate(url)
+        yield url
+
+
+async def migrate(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        await run_alembic(engine, ("upgrade", "head"))
+    finally:
+        await engine.dispose()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Make this worker's PostgreSQL database if it does not exist yet."""
+    if PG_URL is None or not WORKER:
+        return
+    name = make_url(PG_URL).database
+
+    async def create() -> None:
+        engine = _pg_admin_engine()
+        try:
+            async with engine.connect() as conn:
+                found = await conn.scalar(
+                    text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+                )
+                if not found:
+                    await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(create())
 
 
 def pg_engine(schema: str) -> AsyncEngine:

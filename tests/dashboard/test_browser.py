@@ -20,12 +20,11 @@ from typing import Any
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, Response, Route, async_playwright
-from sqlalchemy import text
 
 from app.access import service as access
 from app.core.db import make_engine, make_sessionmaker, session_scope
 from app.models import WebhookDelivery
-from tests.conftest import PG_URL, json_object, run_alembic
+from tests.conftest import json_object, own_database
 from tests.dashboard.test_webhook_stats import HOUR, delivery
 from tests.e2e.conftest import Database, Server, running_servers
 from tests.webhooks.conftest import subscribe
@@ -69,36 +68,8 @@ async def dash_database(
 ) -> AsyncIterator[Database]:
     """A migrated, empty database of this module's own (PostgreSQL: beside the test database)."""
     workdir = tmp_path_factory.mktemp(f"dashboard-{backend}")
-    if backend == "sqlite":
-        url = f"sqlite:///{workdir / 'byline.db'}"
-    else:
-        assert PG_URL is not None
-        server_url, _, name = PG_URL.rpartition("/")
-        own = f"{name}_dashboard"
-        await _pg_admin(server_url + "/postgres", f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)')
-        await _pg_admin(server_url + "/postgres", f'CREATE DATABASE "{own}"')
-        url = f"{server_url}/{own}"
-    engine = make_engine(url)
-    try:
-        await run_alembic(engine, ("upgrade", "head"))
-    finally:
-        await engine.dispose()
-    try:
+    async with own_database(backend, workdir, "dashboard") as url:
         yield Database(url, workdir)
-    finally:
-        if backend != "sqlite":
-            await _pg_admin(
-                server_url + "/postgres", f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)'
-            )
-
-
-async def _pg_admin(url: str, statement: str) -> None:
-    engine = make_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 async def _keys_and_webhooks(database: Database) -> dict[str, str]:

@@ -23,8 +23,7 @@ import redis
 
 from app.access import service as access
 from app.core.db import make_engine, make_sessionmaker, session_scope
-from tests.conftest import json_object
-from tests.deploy.conftest import own_database
+from tests.conftest import json_object, own_database, redis_test_url
 from tests.e2e.conftest import (
     BYLINE,
     STALENESS_BOUND,
@@ -40,7 +39,7 @@ from tests.webhooks.receiver import Receiver, running_receiver
 
 pytestmark = pytest.mark.e2e
 
-REDIS_URL = "redis://127.0.0.1:6379/14"  # db 15 belongs to tests/e2e/test_shared_limits.py
+REDIS_URL = redis_test_url(1)  # slot 0 belongs to tests/e2e/test_shared_limits.py
 KEY_LIMIT = 6
 LIMITED_PATH = "/v1/articles?limit=1"
 SETTINGS = {

@@ -28,8 +28,7 @@ from app.core.config import Settings
 from app.core.db import make_engine, make_sessionmaker, session_scope
 from app.main import create_app
 from app.models import ApiKey, Article
-from tests.conftest import BASE_URL, add_article
-from tests.deploy.conftest import own_database, pg_admin
+from tests.conftest import BASE_URL, add_article, own_database, pg_admin
 
 POLL = 0.1  # BYLINE_CACHE_POLL_INTERVAL of the app under test
 CATCH_UP = 3.0  # seconds a change on the replica may take to reach the cache (many polls)

@@ -1,7 +1,7 @@
 """Rate limits shared through Redis by two `byline serve` processes, and failing open without it.
 
-The shared store is Redis database 15 on 127.0.0.1:6379 (emptied before each test that
-counts in it); the fail-open tests point the servers at a Redis that is not there, or at a
+The shared store is this test worker's Redis database on 127.0.0.1:6379 (emptied before
+each test that counts in it); the fail-open tests point the servers at a Redis that is not there, or at a
 throwaway `redis-server` of their own that they kill halfway.
 """
 
@@ -18,11 +18,12 @@ import httpx
 import pytest
 import redis
 
+from tests.conftest import redis_test_url
 from tests.e2e.conftest import Database, Server, create_key, free_port, running_servers
 
 pytestmark = pytest.mark.e2e
 
-SHARED_REDIS = "redis://127.0.0.1:6379/15"
+SHARED_REDIS = redis_test_url(0)
 ANONYMOUS_LIMIT = 10
 KEY_LIMIT = 5
 LIMITED_PATH = "/v1/articles?limit=1"

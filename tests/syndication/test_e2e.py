@@ -10,14 +10,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.access import service as keys
 from app.core.config import Settings
 from app.core.db import make_engine, make_sessionmaker
-from tests.conftest import PG_URL, add_article, run_alembic
+from tests.conftest import add_article, own_database
 from tests.e2e.conftest import (
     SAMPLE_EVERY,
     STALENESS_BOUND,
@@ -30,31 +28,15 @@ from tests.e2e.conftest import (
 pytestmark = pytest.mark.e2e
 
 
-async def pg_admin(*statements: str) -> None:
-    assert PG_URL is not None
-    engine = make_engine(PG_URL)
-    async with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
-        for statement in statements:
-            await conn.execute(text(statement))
-    await engine.dispose()
-
-
 @pytest.fixture
 async def database(backend: str, tmp_path: Path) -> AsyncIterator[tuple[Database, AsyncEngine]]:
     """A migrated, empty database, and an engine on it for the writes of "another process"."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'byline.db'}"
-    else:  # a database of our own: the e2e suite keeps the test database's public schema
-        name = f"{make_url(PG_URL).database}_syndication_e2e"
-        drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-        await pg_admin(drop, f'CREATE DATABASE "{name}"')
-        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    await run_alembic(engine, ("upgrade", "head"))
-    yield Database(url, tmp_path), engine
-    await engine.dispose()
-    if backend != "sqlite":
-        await pg_admin(drop)
+    async with own_database(backend, tmp_path, "syndication_e2e") as url:
+        engine = make_engine(url)
+        try:
+            yield Database(url, tmp_path), engine
+        finally:
+            await engine.dispose()
 
 
 @pytest.fixture

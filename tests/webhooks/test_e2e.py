@@ -21,13 +21,13 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from app.access import service as access
 from app.core.db import make_engine, make_sessionmaker, session_scope
 from app.models import WebhookSubscription
 from app.webhooks.secrets import SEALED
-from tests.conftest import PG_URL, json_object, run_alembic
+from tests.conftest import json_object, own_database
 from tests.e2e.conftest import (
     BYLINE,
     Database,
@@ -81,31 +81,8 @@ async def hooks_database(
 ) -> AsyncIterator[Database]:
     """A migrated, empty database of this module's own (PostgreSQL: beside the test database)."""
     workdir = tmp_path_factory.mktemp(f"webhooks-e2e-{backend}")
-    if backend == "sqlite":
-        yield Database(f"sqlite:///{workdir / 'byline.db'}", workdir)
-        return
-    assert PG_URL is not None
-    server_url, _, name = PG_URL.rpartition("/")
-    own = f"{name}_webhooks_e2e"
-    await _pg_admin(
-        server_url + "/postgres",
-        f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)',
-        f'CREATE DATABASE "{own}"',
-    )
-    try:
-        yield Database(f"{server_url}/{own}", workdir)
-    finally:
-        await _pg_admin(server_url + "/postgres", f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)')
-
-
-async def _pg_admin(url: str, *statements: str) -> None:
-    engine = make_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            for statement in statements:
-                await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
+    async with own_database(backend, workdir, "webhooks_e2e") as url:
+        yield Database(url, workdir)
 
 
 @pytest.fixture(scope="module")
@@ -116,10 +93,9 @@ async def desk(hooks_database: Database) -> AsyncIterator[Desk]:
 
 
 async def _prepare(database: Database) -> tuple[str, str]:
-    """Migrate, and make the partner's and the newsroom's keys (in-process: it is quicker)."""
+    """Make the partner's and the newsroom's keys (in-process: it is quicker)."""
     engine = make_engine(database.url)
     try:
-        await run_alembic(engine, ("upgrade", "head"))
         async with session_scope(make_sessionmaker(engine, writes=True)) as session:
             now = dt.datetime.now(dt.UTC)
             made = [
