@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,7 +41,7 @@ from app.core.errors import (
     PreconditionRequired,
     client_errors,
 )
-from app.models import Article, ArticleStatus, Change, ChangeEvent, Revision
+from app.models import Article, ArticleStatus, Change, ChangeEvent, FormerSlug, Revision
 
 PUBLIC = (ArticleStatus.PUBLISHED.value, ArticleStatus.SCHEDULED.value)
 STATUS_READ_ONLY = "is changed by POST /v1/articles/{id}/publish or /unpublish, not by PUT or PATCH"
@@ -178,6 +179,16 @@ async def patch(
     return await _rewrite(session, old, data, ctx)
 
 
+async def _retire_slug(session: AsyncSession, old: ArticleView, now: dt.datetime) -> None:
+    """Remember the slug the article gives up, so that its old links lead to it (a 301).
+
+    Only while no article holds the slug does a read look here, so a row shadowed by a
+    later holder is harmless; when that holder gives the slug up in turn, it is theirs.
+    """
+    await session.execute(sa.delete(FormerSlug).where(FormerSlug.slug == old.slug))
+    session.add(FormerSlug(slug=old.slug, article_id=old.id, retired_at=now))
+
+
 async def _rewrite(
     session: AsyncSession, old: ArticleView, data: ArticleCreate, ctx: WriteContext
 ) -> ArticleView:
@@ -197,6 +208,7 @@ async def _rewrite(
     new = replace(new, corrections=old.corrections)
     if new.slug != old.slug:
         await _slug_free(session, new.slug, old.id)
+        await _retire_slug(session, old, ctx.now)
     return await _save(session, old, new, _rewrite_event(old, new, ctx.now), ctx, refs)
 
 

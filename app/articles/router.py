@@ -40,7 +40,7 @@ from app.articles.schemas import (
 )
 from app.core.config import Settings
 from app.core.deps import AppSettings, Now, Session
-from app.core.errors import Forbidden, NotFound, Unauthorized, invalid_param
+from app.core.errors import MOVED_RESPONSE, Forbidden, NotFound, Unauthorized, invalid_param
 from app.core.http import (
     PRIVATE_CACHE_CONTROL,
     decode_cursor,
@@ -312,6 +312,7 @@ def _with_query(base: str, params: list[tuple[str, str]]) -> str:
 
 ArticleResponses: dict[int | str, dict[str, Any]] = {
     200: {"model": ArticleRead | ArticleFields},
+    301: MOVED_RESPONSE,
     404: PROBLEM,
     410: {"model": Tombstone, "description": "Retracted or deleted: the tombstone"},
     422: PROBLEM,
@@ -368,6 +369,7 @@ async def get_article(
     operation_id="listRelatedArticles",
     response_model=RelatedList,
     responses={
+        301: MOVED_RESPONSE,
         404: PROBLEM,
         410: {
             "model": Tombstone,

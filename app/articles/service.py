@@ -36,7 +36,7 @@ from app.articles.writer import (
 )
 from app.core.config import Settings
 from app.core.db import AnySelect
-from app.core.errors import NotFound
+from app.core.errors import Moved, NotFound
 from app.models import (
     Article,
     ArticleAuthor,
@@ -45,6 +45,7 @@ from app.models import (
     Author,
     Category,
     ChangeEvent,
+    FormerSlug,
     Revision,
     Tag,
 )
@@ -163,14 +164,22 @@ async def get(
     still-embargoed article would reveal what was never published (its slug, its fate).
     """
     article_id = await find_id(session, key)
+    renamed = article_id is None
+    if renamed:
+        # A slug no article holds may be one an article gave up: old links lead to it.
+        article_id = await session.scalar(
+            select(FormerSlug.article_id).where(FormerSlug.slug == key)
+        )
     if article_id is None:
         raise NotFound(f"No article with id or slug {key!r}.")
     view = (await load_views(session, [article_id]))[article_id]
-    if editor or view.is_public(now):
-        return view
-    if view.is_tombstone and await was_public(session, view.id, now):
-        return view
-    raise NotFound(f"No article with id or slug {key!r}.")
+    if not (editor or view.is_public(now)) and not (
+        view.is_tombstone and await was_public(session, view.id, now)
+    ):
+        raise NotFound(f"No article with id or slug {key!r}.")
+    if renamed:
+        raise Moved(key, view.slug)
+    return view
 
 
 async def was_public(session: AsyncSession, article_id: str, now: dt.datetime) -> bool:

@@ -39,6 +39,25 @@ class NotFound(AppError):
     status, slug, title = 404, "not-found", "Not found"
 
 
+class Moved(AppError):
+    """The resource is now named `new` where the request said `old` (an article whose
+    slug an editor changed): a 301 to the same path with that one segment replaced."""
+
+    status, slug, title = 301, "moved", "Moved permanently"
+
+    def __init__(self, old: str, new: str) -> None:
+        super().__init__(f"{old!r} is now {new!r}.", extra={"moved_to": new})
+        self.old, self.new = old, new
+
+
+# How routes that may raise Moved document it in OpenAPI.
+MOVED_RESPONSE: dict[str, Any] = {
+    "content": {"application/problem+json": {}},
+    "description": "The slug was changed: `Location` names the same path under the current "
+    "slug (`moved_to`)",
+}
+
+
 class Gone(AppError):
     status, slug, title = 410, "gone", "Gone"
 
@@ -217,6 +236,9 @@ def client_errors(
 
 async def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
+    headers = dict(exc.headers)
+    if isinstance(exc, Moved):
+        headers["Location"] = _moved_location(request, exc)
     return problem_response(
         request,
         exc.status,
@@ -224,8 +246,17 @@ async def _app_error(request: Request, exc: Exception) -> Response:
         slug=exc.slug,
         title=exc.title,
         extra=exc.extra,
-        headers=dict(exc.headers),
+        headers=headers,
     )
+
+
+def _moved_location(request: Request, exc: Moved) -> str:
+    """The request's path and query with the segment that named the old name replaced."""
+    segments = request.url.path.split("/")
+    if exc.old in segments:
+        segments[segments.index(exc.old)] = exc.new
+    query = request.url.query
+    return "/".join(segments) + (f"?{query}" if query else "")
 
 
 # ---- access checks come before input checks

@@ -184,3 +184,19 @@ class Revision(Base):
     number: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class FormerSlug(Base):
+    """A slug an article gave up (an editor changed it), so that old links still lead to it.
+
+    A slug is here only while no article holds it: taking it back, or another article
+    taking it, removes the row in the same transaction (app/articles/editing.py).
+    """
+
+    __tablename__ = "former_slugs"
+
+    slug: Mapped[str] = mapped_column(String(200), primary_key=True)
+    article_id: Mapped[str] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    retired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -27,7 +27,7 @@ from app.articles.readmodel import ArticleView, RefView, tombstone_face
 from app.articles.schemas import Tombstone
 from app.core.config import Settings
 from app.core.deps import AppSettings, Now, Session
-from app.core.errors import NotFound
+from app.core.errors import MOVED_RESPONSE, NotFound
 from app.core.http import (
     PRIVATE_CACHE_CONTROL,
     etag_for,
@@ -205,7 +205,7 @@ def _surrogate_keys(views: list[ArticleView]) -> list[str]:
 
 @router.get(
     "/articles/{key}/ninjs", operation_id="getArticleNinjs", response_class=Response,
-    responses=_responses("application/json", "An IPTC ninjs document"),
+    responses={**_responses("application/json", "An IPTC ninjs document"), 301: MOVED_RESPONSE},
 )  # fmt: skip
 async def article_ninjs(key: str, reader: ReaderDep, version: NinjsVersion = "2.2") -> Response:
     """The article as IPTC ninjs 2.2 or 3.1; retracted or deleted: `pubstatus` canceled."""
@@ -277,7 +277,7 @@ async def article_jsonld(key: str, reader: ReaderDep) -> Response:
 # Added by hand rather than decorated: only add_api_route takes a route class.
 router.add_api_route(
     "/articles/{key}/jsonld", article_jsonld, methods=["GET"], operation_id="getArticleJsonLd",
-    response_class=Response, responses={**_responses(JSON_LD, "A schema.org NewsArticle"), 410: GONE},
+    response_class=Response, responses={**_responses(JSON_LD, "A schema.org NewsArticle"), 301: MOVED_RESPONSE, 410: GONE},
     route_class_override=HtmlSafeRoute,
 )  # fmt: skip
 
