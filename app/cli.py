@@ -11,31 +11,26 @@ import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
-import uvloop
-from alembic import command
-from alembic.config import Config
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access import service as access
-from app.access.schemas import KeyRead
-from app.articles.search import SearchIndex
 from app.core.config import get_settings
-from app.core.db import make_engine, make_sessionmaker, session_scope
-from app.core.errors import AppError
 from app.core.paths import ALEMBIC_INI
-from app.ingest.formats import YEAR_MAX, YEAR_MIN
-from app.ingest.service import PUBLISHED, ImportOutcome, collect_files, import_files
-from app.ops.logs import configure_logging, log_config
+from app.ingest.years import YEAR_MAX, YEAR_MIN
 from app.ops.workers import clear as clear_metrics
-from app.webhooks import service as webhooks
-from app.webhooks.secrets import SecretBox, SecretUnavailable, box_of
+
+# Each command imports what only it needs (SQLAlchemy, FastAPI, Alembic, uvicorn…) where
+# it runs: at the top, every `byline` command paid ~3 s of imports on a slow machine, and
+# `byline --help`, `migrate` or `keys list` need a fraction of them.
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from app.access.schemas import KeyRead
+    from app.ingest.service import ImportOutcome
+    from app.webhooks.secrets import SecretBox
 
 cli = typer.Typer(
     help="Byline: structured news articles as an API.", no_args_is_help=True, add_completion=False
@@ -46,6 +41,9 @@ console = Console(stderr=True)
 @cli.command()
 def migrate() -> None:
     """Bring the database schema up to date (alembic upgrade head)."""
+    from alembic import command
+    from alembic.config import Config
+
     command.upgrade(Config(str(ALEMBIC_INI)), "head")
     console.print("database migrated to head")
 
@@ -57,6 +55,10 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Serve the API with uvicorn (uvloop + httptools)."""
+    import uvicorn
+
+    from app.ops.logs import log_config
+
     settings = get_settings()
     # uvicorn finishes the requests in flight on SIGTERM, then re-raises the signal to the
     # handler it found: make that a clean exit (status 0), not a death by signal.
@@ -122,6 +124,12 @@ def import_(
 
 
 async def _import(paths: list[Path], status: str | None, year: int | None) -> list[ImportOutcome]:
+    from rich.progress import Progress
+
+    from app.articles.search import SearchIndex
+    from app.core.db import make_engine, make_sessionmaker
+    from app.ingest.service import PUBLISHED, collect_files, import_files
+
     settings = get_settings()
     engine = make_engine(settings.database_url)
     files = collect_files(paths)
@@ -180,6 +188,9 @@ def worker(
 ) -> None:
     """Deliver webhooks (signed, retried) and emit scheduled articles' `published` events."""
     # Imported here: only this command needs the delivery machinery.
+    import uvloop
+
+    from app.ops.logs import configure_logging
     from app.webhooks.worker import serve as serve_worker
 
     settings = get_settings()
@@ -225,6 +236,10 @@ def keys_create(
 async def _keys_create(
     name: str, scopes: list[str], categories: list[str], rate_limit: str | None
 ) -> tuple[KeyRead, str]:
+    from app.access import service as access
+    from app.access.schemas import KeyRead
+    from app.core.errors import AppError
+
     async with _unit_of_work() as session:
         try:
             key, secret = await access.create(
@@ -248,6 +263,9 @@ def keys_list() -> None:
 
 
 async def _keys_list() -> list[KeyRead]:
+    from app.access import service as access
+    from app.access.schemas import KeyRead
+
     async with _unit_of_work() as session:
         return [KeyRead.model_validate(k) for k in await access.list_keys(session)]
 
@@ -260,6 +278,10 @@ def keys_revoke(key: Annotated[str, typer.Argument(help="The key's id or name.")
 
 
 async def _keys_revoke(id_or_name: str) -> KeyRead:
+    from app.access import service as access
+    from app.access.schemas import KeyRead
+    from app.core.errors import AppError
+
     async with _unit_of_work() as session:
         try:
             return KeyRead.model_validate(
@@ -277,6 +299,8 @@ cli.add_typer(webhooks_cli, name="webhooks")
 def webhooks_seal_secrets() -> None:
     """Encrypt every stored signing secret with the first key of BYLINE_SECRET_KEYS (those
     stored clear, and those encrypted with an older key). All or nothing."""
+    from app.webhooks.secrets import SecretUnavailable, box_of
+
     settings = get_settings()
     if not settings.secret_keys:
         raise typer.BadParameter("BYLINE_SECRET_KEYS is not set: there is no key to encrypt with")
@@ -289,12 +313,16 @@ def webhooks_seal_secrets() -> None:
 
 
 async def _reseal(box: SecretBox) -> int:
+    from app.webhooks import service as webhooks
+
     async with _unit_of_work() as session:
         return await webhooks.reseal_secrets(session, box)
 
 
 @contextlib.asynccontextmanager
 async def _unit_of_work() -> AsyncIterator[AsyncSession]:
+    from app.core.db import make_engine, make_sessionmaker, session_scope
+
     engine = make_engine(get_settings().database_url)
     try:
         async with session_scope(make_sessionmaker(engine, writes=True)) as session:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -253,3 +255,22 @@ class TestKeyNamesOverHttp:
         )
         assert response.status_code == 201
         assert response.json()["name"] == "partner"
+
+
+def test_the_command_line_loads_only_what_a_command_needs():
+    """`byline --help` (and so the start of every command) loads neither the database
+    layer, nor the web framework, nor Alembic or uvicorn: each command imports its own
+    (a command paid ~3 s of imports on a slow machine; docs/PERFORMANCE.md)."""
+    heavy = [
+        "sqlalchemy",
+        "fastapi",
+        "alembic",
+        "uvicorn",
+        "app.access.service",
+        "app.ingest.formats",
+    ]
+    probe = f"import sys, app.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]", done.stdout

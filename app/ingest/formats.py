@@ -14,8 +14,6 @@ from app.ingest.markdown import parse_markdown
 from app.ingest.plaintext import parse_plaintext
 
 MAX_JSON_DEPTH = 64
-# The years `year` (HTTP ?year=, `byline import --year`) may give datelines that name none.
-YEAR_MIN, YEAR_MAX = 1900, 2200
 
 
 class Format(StrEnum):

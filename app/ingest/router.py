@@ -17,13 +17,12 @@ from app.ingest import service
 from app.ingest.errors import ImportFormatError
 from app.ingest.formats import (
     MEDIA_TYPES,
-    YEAR_MAX,
-    YEAR_MIN,
     Format,
     UnsupportedFormat,
     detect_format,
     parse_document,
 )
+from app.ingest.years import YEAR_MAX, YEAR_MIN
 
 router = APIRouter(prefix="/v1", tags=["editorial"])
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
