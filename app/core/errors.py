@@ -251,12 +251,16 @@ async def _app_error(request: Request, exc: Exception) -> Response:
 
 
 def _moved_location(request: Request, exc: Moved) -> str:
-    """The request's path and query with the segment that named the old name replaced."""
-    segments = request.url.path.split("/")
-    if exc.old in segments:
-        segments[segments.index(exc.old)] = exc.new
+    """The request's route and query with the path parameter that named the old name
+    replaced (by parameter, not by text: a slug may read like another segment, `articles`)."""
+    route = request.scope.get("route")
+    params = {
+        name: exc.new if value == exc.old else value for name, value in request.path_params.items()
+    }
+    name = getattr(route, "name", None)
+    path = str(request.app.url_path_for(name, **params)) if name else request.url.path
     query = request.url.query
-    return "/".join(segments) + (f"?{query}" if query else "")
+    return path + (f"?{query}" if query else "")
 
 
 # ---- access checks come before input checks

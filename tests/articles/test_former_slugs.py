@@ -123,6 +123,17 @@ async def test_a_retracted_article_redirects_to_its_tombstone(client, writer):
     assert gone.json()["slug"] == "now-here"
 
 
+async def test_a_slug_that_reads_like_a_path_segment_is_replaced_where_it_stands(client, writer):
+    made = await create(client, writer, "articles")
+    await rename(client, writer, made["id"], "related")
+    assert (await client.get("/v1/articles/articles")).headers["location"] == (
+        "/v1/articles/related"
+    )
+    await rename(client, writer, made["id"], "elsewhere")
+    moved = await client.get("/v1/articles/related/related")
+    assert moved.headers["location"] == "/v1/articles/elsewhere/related"
+
+
 async def test_a_slug_never_used_is_still_404(client):
     missing = await client.get("/v1/articles/never-there")
     assert missing.status_code == 404
