@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     # Where the workers of one server add up their /metrics (app/ops/workers.py); `byline
     # serve --workers N` makes a temporary one when this is unset.
     metrics_dir: Path | None = None
+    # Seconds /metrics waits for the webhook queue counts before answering without them.
+    metrics_queue_timeout: float = Field(2.0, gt=0, le=30)
     key_cache_seconds: float = Field(5.0, ge=0, le=300)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     max_import_bytes: int = Field(50 * 1024 * 1024, ge=1024)

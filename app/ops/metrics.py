@@ -45,7 +45,6 @@ LATENCY_BUCKETS = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
     1.0, 2.5, 5.0, 10.0, 30.0,
 )  # fmt: skip
-QUEUE_READ_TIMEOUT = 0.5  # a scrape must answer even when the database does not
 UNMATCHED = "unmatched"  # requests no route matched: never the raw path (unbounded labels)
 
 access_log = logging.getLogger("byline.access")
@@ -145,10 +144,15 @@ class QueueReading:
     subscriptions: dict[str, int] | None = None  # by status: active, failing, disabled
 
 
-async def read_queue(sessions: async_sessionmaker[AsyncSession]) -> QueueReading:
-    """Pending and failed deliveries, and failing subscriptions; empty after a timeout."""
+async def read_queue(sessions: async_sessionmaker[AsyncSession], timeout: float) -> QueueReading:
+    """Pending and failed deliveries, and failing subscriptions; empty after `timeout` s.
+
+    A scrape must answer even when the database does not, so the read is bounded; but a
+    busy database answering a little late is not "down", so the bound is a setting
+    (BYLINE_METRICS_QUEUE_TIMEOUT) well inside Prometheus' own 10 s scrape timeout.
+    """
     try:
-        return await asyncio.wait_for(_read_queue(sessions), QUEUE_READ_TIMEOUT)
+        return await asyncio.wait_for(_read_queue(sessions), timeout)
     except Exception as exc:  # the database is away or slow: the scrape still answers
         logging.getLogger("byline.metrics").warning("webhook queue not read: %r", exc)
         return QueueReading()

@@ -46,11 +46,11 @@ Scraper = Annotated[None, Depends(_scraper)]
     operation_id="metrics",
     responses={**PROBLEMS, 200: {"content": {CONTENT_TYPE_LATEST: {}}}},
 )
-async def metrics(request: Request, _: Scraper) -> Response:
+async def metrics(request: Request, _: Scraper, settings: AppSettings) -> Response:
     """Prometheus metrics of this process (text exposition format)."""
     state = request.app.state
     # Read from the database here, not in the collector: collect() cannot await.
-    state.metrics_collector.queue = await read_queue(state.sessions)
+    state.metrics_collector.queue = await read_queue(state.sessions, settings.metrics_queue_timeout)
     return Response(
         generate_latest(state.metrics_registry),
         media_type=CONTENT_TYPE_LATEST,

@@ -121,10 +121,21 @@ async def test_webhook_queue_depth_is_read_from_the_database(client, session, se
     )
 
 
+async def test_a_queue_read_slower_than_the_setting_is_left_out(sessions, session, settings):
+    # A timeout no database round trip can meet: the scrape answers, without the queue.
+    hurried = settings.model_copy(update={"metrics_queue_timeout": 1e-9})
+    app = create_app(hurried, sessions)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        samples = await scrape(client, await stats_key(session))
+    assert value(samples, "byline_webhook_queue_read_ok") == 0
+    assert not any(name == "byline_webhook_deliveries" for name, _ in samples)
+
+
 async def test_an_unreachable_database_leaves_the_queue_unread_without_failing():
     engine = make_engine("postgresql://nobody@127.0.0.1:9/none")  # nothing listens on port 9
     try:
-        reading = await read_queue(make_sessionmaker(engine))
+        reading = await read_queue(make_sessionmaker(engine), timeout=5)
     finally:
         await engine.dispose()
     assert reading.deliveries is None
