@@ -6,6 +6,7 @@ from app.access.router import router as keys_router
 from app.articles.editorial import router as editorial_router
 from app.articles.router import router as articles_router
 from app.changes.router import router as changes_router
+from app.core.routing import add_routes
 from app.ingest.router import router as imports_router
 from app.stats.router import router as stats_router
 from app.syndication.router import router as syndication_router
@@ -23,4 +24,4 @@ def mount_v1(app: FastAPI) -> None:
     # template (route.path_format), which usage accounting and metrics report.
     for router in V1_ROUTERS:
         assert router.prefix.startswith("/v1"), router.prefix
-        app.include_router(router)
+        add_routes(app, router)

@@ -33,6 +33,7 @@ from app.core.middleware import (
     RequestIdMiddleware,
 )
 from app.core.periodic import every
+from app.core.routing import add_routes
 from app.dashboard.router import mount_dashboard
 from app.health import migration_head
 from app.health import router as health_router
@@ -118,8 +119,8 @@ def create_app(
     _wire_state(app, settings, sessions)
     install_error_handlers(app)
     mount_v1(app)
-    app.include_router(health_router)
-    app.include_router(ops_router)
+    add_routes(app, health_router)
+    add_routes(app, ops_router)
     mount_dashboard(app)
     _add_middleware(app, settings)
     cors = CORSMiddleware(_no_app, **cors_options(settings))

@@ -13,6 +13,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, RedirectResponse
 from starlette.staticfiles import StaticFiles
 
+from app.core.routing import add_routes
+
 STATIC = Path(__file__).with_name("static")
 STATIC_PATH = "/dashboard/static"
 
@@ -47,5 +49,5 @@ async def dashboard_with_slash() -> RedirectResponse:
 
 
 def mount_dashboard(app: FastAPI) -> None:
-    app.include_router(router)
+    add_routes(app, router)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="dashboard-static")
