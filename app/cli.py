@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
@@ -60,6 +61,7 @@ def serve(
     from app.ops.logs import log_config
 
     settings = get_settings()
+    _say_where_links_lead(settings.public_base_url, host, port)
     # uvicorn finishes the requests in flight on SIGTERM, then re-raises the signal to the
     # handler it found: make that a clean exit (status 0), not a death by signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)
@@ -70,6 +72,21 @@ def serve(
             log_level=settings.log_level.lower(), log_config=log_config(settings.log_level),
             timeout_graceful_shutdown=30,
         )  # fmt: skip
+
+
+def _say_where_links_lead(base_url: str, host: str, port: int) -> None:
+    """Warn when response links will not lead to this server.
+
+    Links come from the configured public base URL (API.md), never from the port: servers
+    behind one balancer must give the same bodies and ETags. Unset, it is port 8000's.
+    """
+    if "BYLINE_PUBLIC_BASE_URL" in os.environ or port == urlsplit(base_url).port:
+        return
+    console.print(
+        f"[yellow]note:[/yellow] links in responses name {escape(base_url)}, not port {port}: "
+        "set BYLINE_PUBLIC_BASE_URL to the address clients use",
+        soft_wrap=True,
+    )
 
 
 @contextlib.contextmanager

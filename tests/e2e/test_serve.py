@@ -102,3 +102,14 @@ def test_probes_docs_and_openapi_respond(server: Server) -> None:
     assert "swagger" in docs.text.lower()
     assert spec.status_code == 200
     assert spec.json()["paths"]["/v1/articles"]["get"]["operationId"] == "listArticles"
+
+
+def test_a_server_off_the_default_port_says_where_its_links_lead(server: Server) -> None:
+    # The e2e servers listen on a free port with no BYLINE_PUBLIC_BASE_URL: links keep the
+    # configured default (servers behind one balancer must agree), and the log says so.
+    with server.client() as client:
+        page = client.get("/v1/articles", params={"limit": 1}).json()
+    assert page["links"]["next"].startswith("http://127.0.0.1:8000/v1/articles?")
+    said = server.log.read_text(errors="replace")
+    assert "links in responses name http://127.0.0.1:8000" in said
+    assert "set BYLINE_PUBLIC_BASE_URL" in said
