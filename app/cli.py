@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 import os
 import signal
 import tempfile
@@ -58,9 +59,10 @@ def serve(
     """Serve the API with uvicorn (uvloop + httptools)."""
     import uvicorn
 
-    from app.ops.logs import log_config
+    from app.ops.logs import configure_logging, log_config
 
     settings = get_settings()
+    configure_logging(settings.log_level)  # the server's lines, this one too, are JSON
     _say_where_links_lead(settings.public_base_url, host, port)
     # uvicorn finishes the requests in flight on SIGTERM, then re-raises the signal to the
     # handler it found: make that a clean exit (status 0), not a death by signal.
@@ -82,10 +84,11 @@ def _say_where_links_lead(base_url: str, host: str, port: int) -> None:
     """
     if "BYLINE_PUBLIC_BASE_URL" in os.environ or port == urlsplit(base_url).port:
         return
-    console.print(
-        f"[yellow]note:[/yellow] links in responses name {escape(base_url)}, not port {port}: "
-        "set BYLINE_PUBLIC_BASE_URL to the address clients use",
-        soft_wrap=True,
+    logging.getLogger("byline.serve").warning(
+        "links in responses name %s, not port %d: set BYLINE_PUBLIC_BASE_URL to the address"
+        " clients use",
+        base_url,
+        port,
     )
 
 

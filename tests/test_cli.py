@@ -284,12 +284,13 @@ def test_the_command_line_loads_only_what_a_command_needs():
         ("https://news.example", 9000, False),  # behind a proxy: the operator said so
     ],
 )
-def test_serve_warns_when_links_will_not_lead_to_it(monkeypatch, capsys, configured, port, warned):
+def test_serve_warns_when_links_will_not_lead_to_it(monkeypatch, caplog, configured, port, warned):
     from app.cli import _say_where_links_lead
 
     monkeypatch.delenv("BYLINE_PUBLIC_BASE_URL", raising=False)
     if configured is not None:
         monkeypatch.setenv("BYLINE_PUBLIC_BASE_URL", configured)
-    _say_where_links_lead(configured or "http://127.0.0.1:8000", "127.0.0.1", port)
-    said = capsys.readouterr().err
+    with caplog.at_level("WARNING", logger="byline.serve"):
+        _say_where_links_lead(configured or "http://127.0.0.1:8000", "127.0.0.1", port)
+    said = caplog.text
     assert ("set BYLINE_PUBLIC_BASE_URL" in said) is warned, said

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -110,6 +111,10 @@ def test_a_server_off_the_default_port_says_where_its_links_lead(server: Server)
     with server.client() as client:
         page = client.get("/v1/articles", params={"limit": 1}).json()
     assert page["links"]["next"].startswith("http://127.0.0.1:8000/v1/articles?")
-    said = server.log.read_text(errors="replace")
-    assert "links in responses name http://127.0.0.1:8000" in said
-    assert "set BYLINE_PUBLIC_BASE_URL" in said
+    # Said in the server's log, as JSON like every other line of it.
+    said = [json.loads(line) for line in server.log.read_text().splitlines() if line.strip()]
+    notes = [line for line in said if line["logger"] == "byline.serve"]
+    assert len(notes) == 1, said
+    assert notes[0]["level"] == "WARNING"
+    assert "links in responses name http://127.0.0.1:8000" in notes[0]["message"]
+    assert "set BYLINE_PUBLIC_BASE_URL" in notes[0]["message"]
