@@ -179,6 +179,13 @@ class TestDateline:
             ("2025-07-21T12:30:00Z", NOW, None, "2025-07-21T12:30:00+00:00"),
             ("2025-07-21t12:30:00.250z", NOW, None, "2025-07-21T12:30:00.250000+00:00"),
             ("2025-07-21 14:30-07:00", NOW, None, "2025-07-21T14:30:00-07:00"),
+            # A 12-hour clock, as copy is often filed.
+            ("5/16, 3:04 PM PDT", NOW, None, "2026-05-16T15:04:00-07:00"),
+            ("5/16, 3:04 p.m. PDT", NOW, None, "2026-05-16T15:04:00-07:00"),
+            ("5/16, 10:34am EDT", NOW, None, "2026-05-16T10:34:00-04:00"),
+            ("5/16, 12:00 AM EDT", NOW, None, "2026-05-16T00:00:00-04:00"),
+            ("5/16, 12:30 PM EDT", NOW, None, "2026-05-16T12:30:00-04:00"),
+            ("5/16/2024, 11:59 P.M. UTC", NOW, None, "2024-05-16T23:59:00+00:00"),
         ],
     )
     def test_parses(self, dateline: str, now: datetime, year: int | None, expected: str) -> None:
@@ -219,6 +226,9 @@ class TestDateline:
             ("5/16, 10:34", "is not M/D, HH:MM TZ"),
             ("2025-07-21T14:30:00", "is not M/D, HH:MM TZ"),
             ("May 16, 10:34 EDT", "is not M/D, HH:MM TZ"),
+            ("5/16, 13:00 PM EDT", "dateline '5/16, 13:00 PM EDT' is not a real date and time"),
+            ("5/16, 0:30 AM EDT", "is not a real date and time"),
+            ("5/16, 10:34 PM", "dateline '5/16, 10:34 PM' is not M/D, HH:MM TZ"),
         ],
     )
     def test_errors_name_the_block(self, dateline: str, message: str) -> None:
