@@ -63,7 +63,7 @@ def serve(
 
     settings = get_settings()
     configure_logging(settings.log_level)  # the server's lines, this one too, are JSON
-    _say_where_links_lead(settings.public_base_url, host, port)
+    _say_where_links_lead(settings.public_base_url, port)
     # uvicorn finishes the requests in flight on SIGTERM, then re-raises the signal to the
     # handler it found: make that a clean exit (status 0), not a death by signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)
@@ -76,7 +76,7 @@ def serve(
         )  # fmt: skip
 
 
-def _say_where_links_lead(base_url: str, host: str, port: int) -> None:
+def _say_where_links_lead(base_url: str, port: int) -> None:
     """Warn when response links will not lead to this server.
 
     Links come from the configured public base URL (API.md), never from the port: servers

@@ -291,6 +291,6 @@ def test_serve_warns_when_links_will_not_lead_to_it(monkeypatch, caplog, configu
     if configured is not None:
         monkeypatch.setenv("BYLINE_PUBLIC_BASE_URL", configured)
     with caplog.at_level("WARNING", logger="byline.serve"):
-        _say_where_links_lead(configured or "http://127.0.0.1:8000", "127.0.0.1", port)
+        _say_where_links_lead(configured or "http://127.0.0.1:8000", port)
     said = caplog.text
     assert ("set BYLINE_PUBLIC_BASE_URL" in said) is warned, said
