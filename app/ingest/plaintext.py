@@ -33,10 +33,12 @@ DATELINE_FORMS = "M/D, HH:MM TZ, M/D/YYYY, HH:MM TZ or RFC 3339"
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 # A 12-hour clock is accepted too (`3:04 PM`, `3:04 p.m.`): copy is often filed that way.
+# AM or PM is never read as the zone, so `10:34 PM` alone lacks one.
+_MERIDIEM = r"[AaPp]\.?[Mm]\.?"
 _DATELINE = re.compile(
     r"(?P<month>\d{1,2})/(?P<day>\d{1,2})(?:/(?P<year>\d{4}))?,?\s+"
-    r"(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*(?:(?P<meridiem>[AaPp])\.?[Mm]\.?\s+)?"
-    r"(?P<zone>[A-Za-z]+|[+-]\d{2}:?\d{2})"
+    rf"(?P<hour>\d{{1,2}}):(?P<minute>\d{{2}})\s*(?:(?P<meridiem>{_MERIDIEM})\s+)?"
+    rf"(?P<zone>(?!{_MERIDIEM}$)[A-Za-z]+|[+-]\d{{2}}:?\d{{2}})"
 )
 _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:\d{2})"
@@ -119,15 +121,14 @@ def parse_dateline(text: str, *, year: int | None = None, now: datetime | None =
     if _RFC3339.fullmatch(text):
         return _storable(_parse_rfc3339(text), text)
     match = _DATELINE.fullmatch(text)
-    # `10:34 PM` alone matches with PM as the zone: say the zone is missing, not unknown.
-    if match is None or match["zone"].upper() in ("AM", "PM"):
+    if match is None:
         raise ValueError(f"dateline {quote(text)} is not {DATELINE_FORMS}")
     zone = parse_zone(match["zone"])
     parts = [int(match[name]) for name in ("month", "day", "hour", "minute")]
     if match["meridiem"]:
         if not 1 <= parts[2] <= 12:
             raise ValueError(f"dateline {quote(text)} is not a real date and time")
-        parts[2] = parts[2] % 12 + (12 if match["meridiem"] in "Pp" else 0)
+        parts[2] = parts[2] % 12 + (12 if match["meridiem"][0] in "Pp" else 0)
     explicit = int(match["year"]) if match["year"] else year
     if explicit is None:
         value = _latest_past(parts, zone, now)

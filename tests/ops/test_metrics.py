@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -130,6 +131,17 @@ async def test_a_queue_read_slower_than_the_setting_is_left_out(sessions, sessio
         samples = await scrape(client, await stats_key(session))
     assert value(samples, "byline_webhook_queue_read_ok") == 0
     assert not any(name == "byline_webhook_deliveries" for name, _ in samples)
+
+
+@pytest.mark.parametrize("seconds", ["0", "-1", "31", "soon"])
+def test_a_bad_queue_timeout_stops_the_process(monkeypatch, seconds):
+    from pydantic import ValidationError
+
+    from app.core.config import Settings
+
+    monkeypatch.setenv("BYLINE_METRICS_QUEUE_TIMEOUT", seconds)
+    with pytest.raises(ValidationError, match="metrics_queue_timeout"):
+        Settings()
 
 
 async def test_an_unreachable_database_leaves_the_queue_unread_without_failing():
