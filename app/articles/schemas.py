@@ -17,14 +17,21 @@ from pydantic import (
     model_validator,
 )
 
+from app.core.text import Plain
+
 MAX_HEADLINE = 300
 MAX_TAKEAWAYS = 20
 MAX_SECTIONS = 200
 MAX_PARAGRAPHS = 500
 MAX_TEXT = 20_000
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Every text a client sends is trimmed, printable and not blank (app/core/text.py).
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT), Plain
+]
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Plain
+]
 Slug = Annotated[
     str,
     StringConstraints(
@@ -110,7 +117,7 @@ class ArticleCreate(InputSchema):
 
     slug: Slug | None = None
     headline: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_HEADLINE)
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_HEADLINE), Plain
     ]
     dek: Text | None = None
     category: RefInput

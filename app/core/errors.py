@@ -165,19 +165,20 @@ def html_safe_json(value: Any) -> bytes:
 
 async def send_problem(
     scope: Scope, send: Send, status: int, detail: str,
-    headers: list[tuple[bytes, bytes]] | None = None,
+    headers: list[tuple[bytes, bytes]] | None = None, errors: list[dict[str, Any]] | None = None,
 ) -> None:  # fmt: skip
     """A problem response from pure ASGI middleware, which runs outside the error handlers."""
     slug, title = STATUS_SLUGS.get(status, ("error", "Error"))
-    body = html_safe_json(
-        {
-            "type": PROBLEM_BASE + slug,
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "instance": scope["path"],
-        }
-    )
+    problem: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": scope["path"],
+    }
+    if errors is not None:
+        problem["errors"] = errors
+    body = html_safe_json(problem)
     raw = [
         (b"content-type", PROBLEM_JSON.encode()),
         (b"content-length", str(len(body)).encode()),
@@ -208,6 +209,11 @@ def _clean_loc(loc: Sequence[Any], error_type: str = "") -> list[str | int]:
     ]
 
 
+def message_of(detail: Mapping[str, Any]) -> str:
+    """A pydantic error's message; our own validators' read as written, without its label."""
+    return str(detail["msg"]).removeprefix("Value error, ")
+
+
 def client_errors(
     details: Sequence[Mapping[str, Any]], prefix: Sequence[str] = ()
 ) -> list[dict[str, Any]]:
@@ -222,7 +228,7 @@ def client_errors(
         raw = [*prefix, *detail["loc"]]
         loc = _clean_loc(raw, detail.get("type", ""))
         mismatch = len(loc) < len(raw) and str(detail.get("type", "")).endswith("_type")
-        found.append((loc, str(detail["msg"]), mismatch))
+        found.append((loc, message_of(detail), mismatch))
     # Every location some error lies strictly inside: a set, so that a body with many
     # errors costs a lookup per error rather than a scan of all the others.
     deeper = {tuple(loc[:end]) for loc, _, _ in found for end in range(len(loc))}
@@ -309,7 +315,10 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         return await _app_error(request, refusal)
     errors = client_errors(exc.errors())
     shown = errors[:MAX_ERRORS]  # the rest is cut by problem_response, which says so
-    names = ", ".join(".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]) for e in shown)
+    # A field that failed every branch of a union has an error per branch: named once.
+    names = ", ".join(
+        dict.fromkeys(".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]) for e in shown)
+    )
     return problem_response(request, 422, f"Invalid input: {names}", extra={"errors": errors})
 
 

@@ -6,11 +6,13 @@ import itertools
 import re
 import uuid
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import send_problem
 
+NUL_MESSAGE = "must not contain a NUL character (%00)"
 VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
 
 
@@ -103,7 +105,8 @@ class BodyRule:
 
 
 class BodyGuardMiddleware:
-    """Refuse oversized bodies (413) before reading them, and unexpected media types (415).
+    """Refuse oversized bodies (413) before reading them, and unexpected media types (415);
+    and, for every method, a NUL character in the path (404) or a parameter (422).
 
     A declared Content-Length over the limit is refused without reading a byte; a body
     without one (chunked) is read at most up to the limit.
@@ -115,7 +118,14 @@ class BodyGuardMiddleware:
         self.rules = rules
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if ("\x00" in scope["path"] or b"%00" in scope["query_string"]) and await _refused_nul(
+            scope, send
+        ):
+            return
+        if scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
         rule = self.rules.get(scope["path"], self.default)
@@ -143,6 +153,21 @@ class BodyGuardMiddleware:
                 return
             receive = _replay(body)
         await self.app(scope, receive, send)
+
+
+async def _refused_nul(scope: Scope, send: Send) -> bool:
+    """No stored value holds U+0000 (PostgreSQL's text cannot), so a path with one names
+    nothing (404) and a parameter with one is invalid (422), before any query is made."""
+    if "\x00" in scope["path"]:
+        await send_problem(scope, send, 404, "No resource has a NUL character in its path.")
+        return True
+    query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+    names = sorted({name for name, value in query if "\x00" in name + value})
+    if not names:
+        return False
+    errors = [{"loc": ["query", name], "msg": NUL_MESSAGE} for name in names]
+    await send_problem(scope, send, 422, f"Invalid input: {', '.join(names)}", errors=errors)
+    return True
 
 
 def _content_length(headers: dict[bytes, bytes]) -> int | None:

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from app.articles.schemas import ArticleCreate
+from app.core.errors import message_of
 
 Loc = tuple[int | str, ...]
 
@@ -135,7 +136,7 @@ def _relevant(details: list[ErrorDetails]) -> list[tuple[Loc, str]]:
         explained = any(other[: len(path)] == path for other in specific)
         if in_branch and mismatch and (explained or any(path == seen for seen, _ in kept)):
             continue
-        kept.append((path, detail["msg"]))
+        kept.append((path, message_of(detail)))
     return kept
 
 

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.core.text import Plain
+
 Event = Literal["published", "updated", "unpublished", "retracted", "deleted", "corrected"]
 Slug = Annotated[
     str,
@@ -17,12 +19,15 @@ Slug = Annotated[
 class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    url: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), Plain
+    ]
     events: Annotated[list[Event], Field(min_length=1, max_length=6)]
     categories: Annotated[list[Slug], Field(min_length=1, max_length=200)] | None = None
     key_id: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
+        Plain,
         Field(description="Admin keys only: the key that owns the subscription (default: the caller)."),
     ] | None = None  # fmt: skip
 
