@@ -15,6 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import Scope, Send
 
+from app.core.routing import allowed_methods
+
 PROBLEM_BASE = "https://byline.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
 
@@ -333,7 +335,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         if isinstance(exc.detail, str)
         else STATUS_SLUGS.get(exc.status_code, ("", "Error"))[1]
     )
-    return problem_response(request, exc.status_code, detail, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request.app, request.scope)
+    return problem_response(request, exc.status_code, detail, headers=headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

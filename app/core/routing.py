@@ -1,6 +1,9 @@
-"""Putting routers into an application."""
+"""Putting routers into an application, and what its routes allow."""
 
 from fastapi import APIRouter, FastAPI
+from starlette.applications import Starlette
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 
 def add_routes(app: FastAPI, router: APIRouter) -> None:
@@ -17,3 +20,18 @@ def add_routes(app: FastAPI, router: APIRouter) -> None:
     assert not router.on_startup, "include_router a router with start-up handlers"
     assert not router.on_shutdown, "include_router a router with shutdown handlers"
     app.router.routes.extend(router.routes)
+
+
+def allowed_methods(app: Starlette, scope: Scope) -> str:
+    """The `Allow` header of a 405: the methods of every route whose path matches.
+
+    Starlette names only the first such route's methods, and ours have a route per method
+    (`GET` and `POST /v1/articles` are two), so a `PUT` would be told to use only `GET`.
+    """
+    methods: set[str] = set()
+    for route in app.router.routes:
+        if isinstance(route, Route) and route.methods and route.matches(scope)[0] != Match.NONE:
+            methods |= route.methods
+    if "GET" in methods:
+        methods.add("HEAD")  # every GET answers HEAD too (HeadAsGetMiddleware)
+    return ", ".join(sorted(methods))

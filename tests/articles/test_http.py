@@ -92,6 +92,24 @@ async def test_unknown_route_and_method_are_problems(client):
     wrong = await client.delete("/v1/categories")
     assert wrong.status_code == 405
     assert wrong.json()["status"] == 405
+    assert wrong.headers["allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        # Each method is its own route: Allow names them all (RFC 9110 15.5.6), not the first.
+        ("PUT", "/v1/articles", "GET, HEAD, POST"),
+        ("POST", "/v1/articles/art_0123456789abcdef", "DELETE, GET, HEAD, PATCH, PUT"),
+        ("DELETE", "/v1/webhooks", "GET, HEAD, POST"),
+        ("POST", "/healthz", "GET, HEAD"),
+    ],
+)
+async def test_a_405_allows_every_method_of_the_path(client, method, path, allow):
+    response = await client.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow
+    assert response.headers["content-type"] == "application/problem+json"
 
 
 async def test_health_and_readiness(client):
