@@ -82,7 +82,9 @@ def is_not_modified(
         since = parsedate_to_datetime(if_modified_since)
     except (TypeError, ValueError, IndexError):
         return False
-    return since.tzinfo is not None and int(last_modified) <= since.timestamp()
+    if since.tzinfo is None:  # asctime dates name no zone: HTTP dates are all GMT
+        since = since.replace(tzinfo=dt.UTC)
+    return int(last_modified) <= since.timestamp()
 
 
 def json_bytes(data: Any) -> bytes:

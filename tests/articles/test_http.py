@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from email.utils import format_datetime, parsedate_to_datetime
 
 import pytest
@@ -49,6 +50,30 @@ async def test_if_modified_since(client, session, settings):
     assert (
         await client.get(f"/v1/articles/{view.id}", headers={"If-Modified-Since": "garbage"})
     ).status_code == 200
+
+
+def asctime(when: dt.datetime) -> str:
+    return f"{when:%a %b} {when.day:2d} {when:%H:%M:%S %Y}"  # the day padded with a space
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        lambda when: f"{when:%a, %d %b %Y %H:%M:%S} GMT",
+        lambda when: f"{when:%A, %d-%b-%y %H:%M:%S} GMT",
+        asctime,
+    ],
+)
+async def test_if_modified_since_takes_every_http_date_form(client, session, settings, form):
+    """RFC 9110 5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime forms (the last
+    names no zone: HTTP dates are GMT)."""
+    view = await add_article(session, settings)
+    url = f"/v1/articles/{view.id}"
+    modified = parsedate_to_datetime((await client.get(url)).headers["last-modified"])
+    for when, status in ((modified, 304), (modified - dt.timedelta(seconds=1), 200)):
+        since = form(when)
+        response = await client.get(url, headers={"If-Modified-Since": since})
+        assert response.status_code == status, since
 
 
 async def test_list_surrogate_keys_name_articles_and_categories(client, session, settings):

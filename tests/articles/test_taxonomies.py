@@ -165,3 +165,31 @@ class TestCategoryLimitedKey:
                 public = await client.get(path, headers=headers)
                 assert public.headers["cache-control"].startswith("public, "), path
                 assert "Authorization" in public.headers["vary"], path
+
+
+async def test_surrogate_keys_purge_with_the_articles(client, session, settings):
+    """Counts move when an article enters or leaves the lists, which purges `articles`
+    (docs/DEPLOY.md); the categories list also names the categories it holds."""
+    await add_article(session, settings, category="Science", authors=["Ann Lee"], tags=["Ice"])
+    await add_article(session, settings, category="Business", authors=["Ann Lee"])
+
+    def keys(response) -> list[str]:
+        return response.headers["surrogate-key"].split()
+
+    assert keys(await client.get("/v1/categories")) == [
+        "categories", "articles", "business", "science",
+    ]  # fmt: skip
+    assert keys(await client.get("/v1/categories/science")) == [
+        "categories", "articles", "science",
+    ]  # fmt: skip
+    assert keys(await client.get("/v1/authors")) == ["authors", "articles"]
+    assert keys(await client.get("/v1/authors/ann-lee")) == ["authors", "articles", "ann-lee"]
+    assert keys(await client.get("/v1/tags")) == ["tags", "articles"]
+
+
+async def test_very_many_categories_leave_their_names_out(client, session, settings):
+    for number in range(400):  # 400 slugs of ~25 characters: over the 8,000-byte bound
+        await add_article(session, settings, category=f"Regional desk number {number:03d}")
+    response = await client.get("/v1/categories")
+    assert len(response.json()["data"]) == 400
+    assert response.headers["surrogate-key"] == "categories articles"
