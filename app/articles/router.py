@@ -520,4 +520,6 @@ async def list_tags(
     """Every tag of published articles, and how many."""
     terms = await service.seen_tags(session, now, within=_within(caller))
     data = {"data": [_term(t) for t in terms]}
-    return await _terms_response(request, session, settings, now, data, ["tags", "articles"], caller)
+    return await _terms_response(
+        request, session, settings, now, data, ["tags", "articles"], caller
+    )

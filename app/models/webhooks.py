@@ -28,7 +28,9 @@ class DeliveryState(enum.StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"  # every attempt failed
-    CANCELLED = "cancelled"  # the owning key was revoked, or the subscription disabled, first
+    # The owning key was revoked or the subscription disabled first, or the article has
+    # since left the subscriber's view (app/webhooks/outbox.py).
+    CANCELLED = "cancelled"
 
 
 def _values(kind: type[enum.StrEnum]) -> str:

@@ -35,6 +35,8 @@ from app.models import (
 # The events a subscription can ask for: the change feed's names ("created" is a draft's birth).
 EVENTS = ("published", "updated", "unpublished", "retracted", "deleted", "corrected")
 TOMBSTONE_EVENTS = frozenset({"retracted", "deleted"})
+# Events that take an article out of a subscriber's view (as the change feed names them).
+WITHDRAWALS = frozenset({"unpublished", "retracted", "deleted"})
 ERROR_MAX = 500
 
 
@@ -108,8 +110,11 @@ async def enqueue(session: AsyncSession, view: ArticleView, entry: Entry) -> int
     """
     rows: list[dict[str, Any]] = []
     created = dt.datetime.now(dt.UTC)
+    left: list[str] = []  # subscriptions whose view the article has just left
     for audience in await audiences(session):
         event = presented(entry, audience.reader)
+        if event in WITHDRAWALS:
+            left.append(audience.subscription_id)
         if event is None or event not in audience.events:
             continue
         rows.append(
@@ -129,9 +134,33 @@ async def enqueue(session: AsyncSession, view: ArticleView, entry: Entry) -> int
                 "finished_at": None,
             }
         )
+    if left:
+        await _cancel_withdrawn(session, view.id, entry.seq, left, created)
     if rows:
         await session.execute(insert(WebhookDelivery), rows)
     return len(rows)
+
+
+async def _cancel_withdrawn(
+    session: AsyncSession, article_id: str, seq: int, subscriptions: list[str], now: dt.datetime
+) -> None:
+    """Cancel the article's earlier deliveries still waiting for these subscriptions.
+
+    Each row carries the article as it was; a retry of one after the article was deleted,
+    retracted, unpublished or withdrawn from syndication would send text the subscriber
+    may no longer have (API.md 5). Whether or not it asked for the withdrawing event.
+    """
+    await session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.subscription_id.in_(subscriptions),
+            WebhookDelivery.article_id == article_id,
+            WebhookDelivery.state == DeliveryState.PENDING,
+            WebhookDelivery.seq < seq,
+        )
+        .values(state=DeliveryState.CANCELLED.value, finished_at=now, claim=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 # ---- claiming and settling (the worker)

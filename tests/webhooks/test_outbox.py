@@ -163,6 +163,37 @@ class TestPartnerRules:
             "published", "published", "updated", "updated", "updated",
         ]  # fmt: skip
 
+    async def test_a_withdrawal_cancels_what_still_waits_to_be_sent(self, session, settings):
+        """A waiting delivery carries the article as it was: once the article leaves the
+        subscriber's view, it must not go out (on a retry, say), even to a subscriber that
+        did not ask for the withdrawing event."""
+        published_only = await partner_subscription(session, events=["published", "corrected"])
+        everything = await partner_subscription(session)
+        unrelated = await add_article(session, settings)
+        pulled = await add_article(session, settings)
+        deleted = await add_article(session, settings)
+        edit = ctx(settings, session)
+        await editing.patch(session, pulled.id, {"rights": {"syndication": False}}, None, edit)
+        await editing.delete(session, deleted.id, None, None, edit)
+
+        def states(rows) -> dict[tuple[str, str], str]:
+            return {(d.article_id, d.event): d.state for d in rows}
+
+        assert states(await deliveries(session, published_only.id)) == {
+            (unrelated.id, "published"): "pending",
+            (pulled.id, "published"): "cancelled",
+            (deleted.id, "published"): "cancelled",
+        }
+        assert states(await deliveries(session, everything.id)) == {
+            (unrelated.id, "published"): "pending",
+            (pulled.id, "published"): "cancelled",
+            (pulled.id, "unpublished"): "pending",  # the take-down itself goes out
+            (deleted.id, "published"): "cancelled",
+            (deleted.id, "deleted"): "pending",
+        }
+        cancelled = [d for d in await deliveries(session, everything.id) if d.state == "cancelled"]
+        assert all(d.finished_at is not None and d.claim is None for d in cancelled)
+
     async def test_an_embargoed_article_is_not_announced_before_its_time(self, session, settings):
         partner = await partner_subscription(session)
         later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
