@@ -62,6 +62,14 @@ def _content_html(view: ArticleView, info: FeedInfo) -> str:
     return body_html(view) + corrections_html(view) if info.full else summary_html(view)
 
 
+def _json_content_html(view: ArticleView, info: FeedInfo) -> str:
+    """A JSON Feed item has no HTML summary beside its content (`summary` is plain text),
+    so the full content leads with the dek and takeaways that RSS and Atom carry apart."""
+    if not info.full or not (view.dek or view.takeaways):
+        return _content_html(view, info)
+    return summary_html(view) + "\n" + _content_html(view, info)
+
+
 def _generator(info: FeedInfo) -> FeedGenerator:
     feed = FeedGenerator()
     feed.id(info.feed_id)
@@ -148,7 +156,7 @@ def _json_item(view: ArticleView, info: FeedInfo) -> dict[str, Any]:
         "url": canonical_url(view, info.base_url),
         "title": view.headline,
         "summary": summary_text(view),
-        "content_html": _content_html(view, info),
+        "content_html": _json_content_html(view, info),
     }
     if view.published_at is not None:
         item["date_published"] = rfc3339(view.published_at)

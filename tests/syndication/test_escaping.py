@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import xml.etree.ElementTree as ET
 
 import feedparser
 import pytest
 
+from app.articles import service
+from app.articles.search import SearchIndex
 from tests.access.test_keys import auth, make_key
-from tests.conftest import add_article
+from tests.conftest import add_article, make_article
 from tests.syndication.conftest import html_text
 
 NASTY = "<script>alert(1)</script> &"
@@ -94,10 +97,18 @@ async def test_json_ld(client, nasty):
 
 
 async def test_characters_xml_cannot_hold_do_not_break_a_feed(client, session, settings):
-    await add_article(
-        session, settings, headline="Bell\x07 and form\x0cfeed",
-        sections=[{"heading": None, "paragraphs": ["Vertical\x0btab."]}],
+    """Input refuses control characters now (app/core/text.py), but text stored before
+    that rule may hold them: stored here past validation, as an old database would."""
+    valid = make_article()
+    section = valid.sections[0].model_copy(update={"paragraphs": ["Vertical\x0btab."]})
+    stored = valid.model_copy(
+        update={"headline": "Bell\x07 and form\x0cfeed", "sections": [section]}
+    )
+    await service.upsert(
+        session, stored, status="published", now=dt.datetime.now(dt.UTC), settings=settings,
+        index=SearchIndex(session.get_bind().dialect.name),
     )  # fmt: skip
+    await session.flush()
     headers = auth(await make_key(session, "syndicate"))
     for kind in ("rss", "atom"):
         response = await client.get(f"/v1/feeds/all.{kind}", headers=headers)
