@@ -169,7 +169,9 @@ class ArticleFaceRoute:
             return None
         audience = audience_of(caller)
         entry = self.cache.lookup(key, face_name(kind, version or None, audience))
-        if entry is None or not audience.allows(entry.category, entry.syndication):
+        # JSON-LD is the publisher's page markup: syndication rights do not hold it back.
+        syndicated = entry.syndication or kind == "jsonld" if entry is not None else False
+        if entry is None or not audience.allows(entry.category, syndicated):
             return None  # the router answers, with a 404 where the caller may not see it
         return entry, FACE_ENDPOINTS[kind]
 

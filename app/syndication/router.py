@@ -261,9 +261,12 @@ def _html_safe(response: Response) -> Response:
 
 
 async def article_jsonld(key: str, reader: ReaderDep) -> Response:
-    """The article as a schema.org NewsArticle (JSON-LD, safe to embed in a page)."""
+    """The article as a schema.org NewsArticle (JSON-LD, safe to embed in a page).
+
+    It is the publisher's own page markup, not syndication: like the article itself (and
+    its `links.jsonld`), it is there whatever `rights.syndication` says."""
     loaded_at = reader.read_cache.epoch
-    view = await _article(reader, key)
+    view = await _article(reader, key, rights=False)
     if view.is_tombstone:
         return _tombstone(reader, view)
     document = jsonld_document(
@@ -282,13 +285,14 @@ router.add_api_route(
 )  # fmt: skip
 
 
-async def _article(reader: Reader, key: str) -> ArticleView:
-    """The article as this caller may have it; 404 outside its categories or its rights."""
+async def _article(reader: Reader, key: str, *, rights: bool = True) -> ArticleView:
+    """The article as this caller may have it; 404 outside its categories or, unless
+    `rights` is False, when its rights keep it from syndication."""
     editor = reader.caller is not None and "write" in reader.caller.scopes
     view = await articles.get(reader.session, key, reader.now, editor=editor)
     if not reader.audience.allows(view.category.slug, syndication=True):
         raise NotFound(f"No article with id or slug {key!r}.")
-    if not reader.audience.sees(view):
+    if rights and not reader.audience.sees(view):
         raise NotFound(f"Article {view.id} is not available for syndication.")
     return view
 

@@ -103,10 +103,17 @@ async def test_articles_kept_from_syndication_reach_no_partner(client, session, 
             assert [e.title for e in feedparser.parse(body).entries] == ["Free to share"]
         feed = (await client.get("/v1/feeds/science.json", headers=headers)).json()
         assert [i["title"] for i in feed["items"]] == ["Free to share"]
-        for face in ("ninjs", "ninjs?version=3.1", "jsonld"):
+        for face in ("ninjs", "ninjs?version=3.1"):
             refused = await client.get(f"/v1/articles/{kept.id}/{face}", headers=headers)
             assert refused.status_code == 404, (face, headers)
             assert "syndication" in refused.json()["detail"]
+        # JSON-LD is the publisher's own page markup, linked from the article: it is there
+        # (twice: the second from the read cache), but never kept by a shared cache.
+        for _ in range(2):
+            ld = await client.get(f"/v1/articles/{kept.id}/jsonld", headers=headers)
+            assert ld.status_code == 200, headers
+            assert ld.json()["headline"] == "In-house only"
+            assert ld.headers["cache-control"] == "private, no-store"
     # Editors (keys with `write`) are not partners: they see it, never from a shared cache.
     editor = auth(await make_key(session, "write"))
     feed = await client.get("/v1/feeds/all.json", headers=editor)
