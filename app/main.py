@@ -53,6 +53,7 @@ ALLOWED_HEADERS = [
 EXPOSED_HEADERS = [
     "ETag", "Last-Modified", "Link", "Location", "X-Request-ID", "Surrogate-Key",
     "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After",
+    "Byline-Change-Cursor", "Idempotent-Replayed", "Deprecation", "Sunset",
 ]  # fmt: skip
 
 

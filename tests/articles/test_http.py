@@ -95,6 +95,16 @@ async def test_request_id_is_echoed_or_made(client):
 async def test_cors_simple_and_preflight(client):
     simple = await client.get("/v1/articles", headers={"Origin": "https://app.example"})
     assert simple.headers["access-control-allow-origin"] == "*"
+    exposed = {
+        h.strip().lower() for h in simple.headers["access-control-expose-headers"].split(",")
+    }
+    # What a browser client reads: caching, paging, limits, the export's resume point,
+    # a replayed create, and a deprecation notice.
+    assert exposed >= {
+        "etag", "last-modified", "link", "location", "x-request-id", "ratelimit-limit",
+        "ratelimit-remaining", "ratelimit-reset", "retry-after", "byline-change-cursor",
+        "idempotent-replayed", "deprecation", "sunset",
+    }  # fmt: skip
     preflight = await client.options(
         "/v1/articles",
         headers={
