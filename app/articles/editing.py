@@ -15,8 +15,15 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.articles.readmodel import ArticleView, CorrectionView, etag_of, load_views, snapshot_face
-from app.articles.schemas import ArticleCreate
+from app.articles.readmodel import (
+    ArticleView,
+    CorrectionView,
+    etag_of,
+    load_views,
+    public_status,
+    snapshot_face,
+)
+from app.articles.schemas import ArticleCreate, ArticleReplace
 from app.articles.search import SearchIndex
 from app.articles.service import find_id
 from app.articles.writer import (
@@ -154,8 +161,19 @@ async def update(
     headline does not move the article to a new address.
     """
     old = await _to_change(session, article_id, if_match, required=if_match_required)
+    if isinstance(data, ArticleReplace):
+        data = _as_replacing(data, old, ctx.now)
     kept = {"slug": data.slug or old.slug, "published_at": data.published_at or old.published_at}
     return await _rewrite(session, old, data.model_copy(update=kept), ctx)
+
+
+def _as_replacing(data: ArticleReplace, old: ArticleView, now: dt.datetime) -> ArticleCreate:
+    """The content of a PUT body that may be the representation itself, edited."""
+    if data.id is not None and data.id != old.id:
+        raise _invalid("id", f"is {old.id!r} for this article; an id never changes")
+    if data.status is not None and data.status != public_status(old, now):
+        raise _invalid("status", STATUS_READ_ONLY)
+    return data.content()
 
 
 async def patch(

@@ -22,7 +22,14 @@ from app.articles.readmodel import (
     revision_face,
     tombstone_face,
 )
-from app.articles.schemas import ArticleCreate, ArticleRead, AwareDatetime, Text, Tombstone
+from app.articles.schemas import (
+    ArticleCreate,
+    ArticleRead,
+    ArticleReplace,
+    AwareDatetime,
+    Text,
+    Tombstone,
+)
 from app.core import idempotency
 from app.core.deps import AppSettings, Now, Session, WriteSession
 from app.core.errors import InvalidInput
@@ -142,10 +149,14 @@ def _replay(stored: idempotency.StoredResponse) -> Response:
     responses=WRITE_ERRORS,
 )
 async def replace_article(
-    key: str, request: Request, data: ArticleCreate, session: WriteSession, settings: AppSettings,
+    key: str, request: Request, data: ArticleReplace, session: WriteSession, settings: AppSettings,
     now: Now, _: WriteKey, if_match: IfMatch = None,
 ) -> Response:  # fmt: skip
-    """Replace an article's content; needs If-Match (428 without, 412 if stale)."""
+    """Replace an article's content; needs If-Match (428 without, 412 if stale).
+
+    The body may be the article as GET gave it, edited: its read-only fields (`url`,
+    `revision`, `links`...) are ignored, `id` must be this article's and `status` its
+    current one."""
     ctx = _context(request, now)
     updated = await editing.update(session, key, data, if_match, ctx, if_match_required=True)
     view = _forget(request, updated)

@@ -12,6 +12,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    JsonValue,
     StrictBool,
     StringConstraints,
     model_validator,
@@ -131,6 +132,32 @@ class ArticleCreate(InputSchema):
     tags: Annotated[list[RefInput], Field(max_length=100)] = []
     rights: RightsInput | None = None
     status: Literal["draft", "published"] | None = None
+
+
+class ArticleReplace(ArticleCreate):
+    """A PUT body: an article input, or the article as GET gave it, edited.
+
+    The representation's read-only fields may come back with it and are ignored, except
+    that `id` must be this article's and `status` its current one (a status changes by
+    /publish, /unpublish and /retract, never by PUT).
+    """
+
+    id: str | None = None
+    status: Status | None = None  # type: ignore[assignment]  # any the article can show
+    url: JsonValue = None
+    updated_at: JsonValue = None
+    embargo_until: JsonValue = None
+    word_count: JsonValue = None
+    reading_time_minutes: JsonValue = None
+    revision: JsonValue = None
+    corrections: JsonValue = None
+    links: JsonValue = None
+
+    def content(self) -> ArticleCreate:
+        """The input proper: what PUT writes once `id` and `status` are checked."""
+        names = set(ArticleCreate.model_fields) - {"status"}
+        fields = {name: getattr(self, name) for name in names}  # validated already
+        return ArticleCreate.model_construct(self.model_fields_set & names, **fields)
 
 
 # ---- output shapes (documented in OpenAPI; the bytes are built by app/articles/faces.py)

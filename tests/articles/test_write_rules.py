@@ -376,6 +376,67 @@ class TestStatusIsReadOnlyInEdits:
         assert await history(session, created.json()["id"]) == (1, 1)
 
 
+class TestPutWhatGetGave:
+    """A client edits the article it fetched and PUTs it back whole: the representation's
+    read-only fields are ignored, `id` must be the article's and `status` its own."""
+
+    async def fetched(self, client, writer, **changes):
+        created = await create(client, writer, **changes)
+        url = f"/v1/articles/{created.json()['id']}"
+        got = await client.get(url, headers=writer)
+        return url, got.json(), {**writer, "If-Match": got.headers["etag"]}
+
+    @pytest.mark.parametrize("status", ["draft", "published"])
+    async def test_the_representation_goes_back_edited(self, client, writer, session, status):
+        url, body, headers = await self.fetched(client, writer, status=status)
+        assert {"url", "revision", "links", "word_count", "corrections"} <= set(body)
+        response = await client.put(
+            url, json={**body, "headline": "Cranes go electric"}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        after = response.json()
+        assert (after["headline"], after["revision"], after["status"]) == (
+            "Cranes go electric", 2, status,
+        )  # fmt: skip
+        assert {k: v for k, v in after.items() if k not in ("headline", "revision", "updated_at")} == {
+            k: v for k, v in body.items() if k not in ("headline", "revision", "updated_at")
+        }  # fmt: skip
+
+    async def test_the_same_representation_is_a_no_op(self, client, writer, session):
+        url, body, headers = await self.fetched(client, writer, status="published")
+        response = await client.put(url, json=body, headers=headers)
+        assert response.status_code == 200
+        assert response.json() == body
+        assert await history(session, body["id"]) == (1, 1)
+
+    async def test_a_scheduled_article_keeps_its_status_word(self, client, writer):
+        url, body, headers = await self.fetched(
+            client, writer, status="published", published_at=from_now(days=1).isoformat()
+        )
+        assert body["status"] == "scheduled"
+        response = await client.put(url, json={**body, "dek": "Later."}, headers=headers)
+        assert response.status_code == 200, response.text
+        assert (response.json()["status"], response.json()["dek"]) == ("scheduled", "Later.")
+
+    @pytest.mark.parametrize(
+        ("changes", "field"),
+        [({"id": "art_0000000000000000"}, "id"), ({"status": "draft"}, "status")],
+    )
+    async def test_another_id_or_status_is_422(self, client, writer, session, changes, field):
+        url, body, headers = await self.fetched(client, writer, status="published")
+        response = await client.put(url, json={**body, **changes}, headers=headers)
+        assert response.status_code == 422
+        assert locs(response) == [["body", field]]
+        assert await history(session, body["id"]) == (1, 1)
+
+    async def test_create_still_refuses_read_only_fields(self, client, writer):
+        response = await client.post(
+            "/v1/articles", json={**ARTICLE, "revision": 3}, headers=writer
+        )
+        assert response.status_code == 422
+        assert locs(response) == [["body", "revision"]]
+
+
 class TestStoredNames:
     async def test_a_name_of_an_existing_slug_takes_the_stored_name(self, client, writer):
         await create(client, writer)  # Business, Ingrid Solberg, Ports
