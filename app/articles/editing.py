@@ -92,22 +92,21 @@ async def _save(
     return view
 
 
-def _expect(view: ArticleView, if_match: str | None) -> None:
+def _expect(view: ArticleView, if_match: str | None, now: dt.datetime) -> None:
     """If-Match: `*`, or a list of ETags one of which must be the article's current one.
 
     RFC 9110 section 13.1.1 compares If-Match strongly: a weak tag (W/"…") never matches.
     """
     if if_match is None or if_match.strip() == "*":
         return
-    if etag_of(view) not in (tag.strip() for tag in if_match.split(",")):
-        raise PreconditionFailed(
-            f"Article {view.id} is now at {etag_of(view)}, not {if_match.strip()}."
-        )
+    etag = etag_of(view, now)
+    if etag not in (tag.strip() for tag in if_match.split(",")):
+        raise PreconditionFailed(f"Article {view.id} is now at {etag}, not {if_match.strip()}.")
 
 
 async def _to_change(
-    session: AsyncSession, article_id: str, if_match: str | None, *, editable: bool = True,
-    required: bool = False,
+    session: AsyncSession, article_id: str, if_match: str | None, now: dt.datetime, *,
+    editable: bool = True, required: bool = False,
 ) -> ArticleView:  # fmt: skip
     """The current article, checked against If-Match and (unless deleting) still editable.
 
@@ -117,7 +116,7 @@ async def _to_change(
     old = await current(session, article_id)
     if required and if_match is None:
         raise PreconditionRequired("Send If-Match with the ETag of the revision you edited.")
-    _expect(old, if_match)
+    _expect(old, if_match, now)
     if editable:
         _editable(old)
     return old
@@ -160,7 +159,7 @@ async def update(
     What the body leaves out of the slug and the publication time stays as it is: a new
     headline does not move the article to a new address.
     """
-    old = await _to_change(session, article_id, if_match, required=if_match_required)
+    old = await _to_change(session, article_id, if_match, ctx.now, required=if_match_required)
     if isinstance(data, ArticleReplace):
         data = _as_replacing(data, old, ctx.now)
     kept = {"slug": data.slug or old.slug, "published_at": data.published_at or old.published_at}
@@ -186,7 +185,7 @@ async def patch(
     if_match_required: bool = False,
 ) -> ArticleView:
     """Apply a JSON Merge Patch (RFC 7396) to the article's input form, then rewrite it."""
-    old = await _to_change(session, article_id, if_match, required=if_match_required)
+    old = await _to_change(session, article_id, if_match, ctx.now, required=if_match_required)
     if "published_at" in changes and changes["published_at"] is None and old.status in PUBLIC:
         raise _invalid("published_at", TIME_KEPT)  # RFC 7396 null removes; this one stays
     merged = merge_patch(input_of(old), changes)
@@ -259,7 +258,7 @@ async def publish(
 
     Publishing now what readers already see changes nothing (no second `published`).
     """
-    old = await _to_change(session, article_id, if_match)
+    old = await _to_change(session, article_id, if_match, ctx.now)
     if at is None and old.is_public(ctx.now):
         return old
     when = at or (old.published_at if old.published_at and old.published_at <= ctx.now else ctx.now)
@@ -278,7 +277,7 @@ async def publish(
 async def unpublish(
     session: AsyncSession, article_id: str, if_match: str | None, ctx: WriteContext
 ) -> ArticleView:
-    old = await _to_change(session, article_id, if_match)
+    old = await _to_change(session, article_id, if_match, ctx.now)
     new = replace(old, status=ArticleStatus.DRAFT.value, embargo_until=None)
     return await _save(session, old, new, ChangeEvent.UNPUBLISHED, ctx)
 
@@ -287,7 +286,7 @@ async def retract(
     session: AsyncSession, article_id: str, reason: str, if_match: str | None, ctx: WriteContext
 ) -> ArticleView:
     """Withdraw a published article: readers and partners get its tombstone."""
-    old = await _to_change(session, article_id, if_match)
+    old = await _to_change(session, article_id, if_match, ctx.now)
     if old.status not in PUBLIC:
         raise Conflict(
             f"Article {old.id} is a {old.status}; only published articles can be retracted (unpublish or delete it)."
@@ -305,7 +304,7 @@ async def delete(
     if_match: str | None,
     ctx: WriteContext,
 ) -> ArticleView:
-    old = await _to_change(session, article_id, if_match, editable=False)
+    old = await _to_change(session, article_id, if_match, ctx.now, editable=False)
     new = replace(
         old,
         status=ArticleStatus.DELETED.value,
@@ -319,7 +318,7 @@ async def correct(
     session: AsyncSession, article_id: str, text: str, if_match: str | None, ctx: WriteContext
 ) -> ArticleView:
     """Append a published correction (revision + 1)."""
-    old = await _to_change(session, article_id, if_match)
+    old = await _to_change(session, article_id, if_match, ctx.now)
     new = replace(old, corrections=(*old.corrections, CorrectionView(ctx.now, text)))
     return await _save(session, old, new, ChangeEvent.CORRECTED, ctx)
 

@@ -90,7 +90,7 @@ def _article_response(
     view: ArticleView, settings: Any, now: dt.datetime, status: int = 200
 ) -> Response:
     body = json_bytes(full_face(view, settings.public_base_url, now))
-    headers = {"ETag": etag_of(view), "Cache-Control": PRIVATE_CACHE_CONTROL}
+    headers = {"ETag": etag_of(view, now), "Cache-Control": PRIVATE_CACHE_CONTROL}
     if status == 201:
         headers["Location"] = f"/v1/articles/{view.id}"
     return Response(body, status, headers=headers, media_type="application/json")
@@ -132,8 +132,9 @@ def _replay(stored: idempotency.StoredResponse) -> Response:
     """The stored answer to a repeated create, with the headers the first one had."""
     # The stored body is that 201's article, and its ETag is a function of it (id, revision).
     article = orjson.loads(stored.body)
+    embargoed = ".embargoed" if article["status"] == "scheduled" else ""  # as etag_of gave it
     headers = {
-        "ETag": f'"{article["id"]}.{article["revision"]}"',
+        "ETag": f'"{article["id"]}.{article["revision"]}{embargoed}"',
         "Cache-Control": PRIVATE_CACHE_CONTROL,
         "Idempotent-Replayed": "true",
     }

@@ -197,8 +197,15 @@ def _ref(ref: RefView) -> dict[str, str]:
     return {"slug": ref.slug, "name": ref.name}
 
 
-def etag_of(view: ArticleView) -> str:
-    """The strong ETag of an article's full representation: its id and revision."""
+def etag_of(view: ArticleView, now: dt.datetime) -> str:
+    """The strong ETag of an article's full representation: its id and revision.
+
+    Until its embargo lifts, a scheduled article (seen only by editors) shows `scheduled`;
+    from that instant it shows `published` at the same revision (the lift writes none), so
+    the embargoed face has a tag of its own: an editor's copy from before the lift is stale
+    after it (a 412 on If-Match, a 200 on If-None-Match)."""
+    if view.status == ArticleStatus.SCHEDULED.value and not view.is_public(now):
+        return f'"{view.id}.{view.revision}.embargoed"'
     return f'"{view.id}.{view.revision}"'
 
 

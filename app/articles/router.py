@@ -348,7 +348,7 @@ async def get_article(
         # is theirs alone.
         return _tombstone(request, settings, view, private=editor)
     body = json_bytes(_narrow(full_face(view, settings.public_base_url, now), wanted))
-    etag = etag_of(view) if wanted is None else etag_for(body)
+    etag = etag_of(view, now) if wanted is None else etag_for(body)
     public = view.is_public(now)
     response = _respond(
         request,

@@ -3,6 +3,7 @@ who sees which tombstone, revisions, replays, If-Match and how errors name field
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -374,6 +375,47 @@ class TestStatusIsReadOnlyInEdits:
         assert response.status_code == 422
         assert locs(response) == [["body", "status"]]
         assert await history(session, created.json()["id"]) == (1, 1)
+
+
+class TestEmbargoedETag:
+    """Before its embargo lifts an editor sees `scheduled`; after it, `published`, at the
+    same revision: the two faces have different ETags."""
+
+    async def test_the_lift_changes_the_editors_etag(self, client, writer, session):
+        at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1.5)
+        created = await create(client, writer, status="published", published_at=at.isoformat())
+        url = f"/v1/articles/{created.json()['id']}"
+        before = await client.get(url, headers=writer)
+        assert before.json()["status"] == "scheduled"
+        assert before.headers["etag"] == created.headers["etag"]
+        assert before.headers["etag"].endswith('.1.embargoed"')
+        await asyncio.sleep(max(0.0, (at - dt.datetime.now(dt.UTC)).total_seconds()) + 0.1)
+        after = await client.get(url, headers={**writer, "If-None-Match": before.headers["etag"]})
+        assert after.status_code == 200  # not a 304: the face changed
+        assert (after.json()["status"], after.json()["revision"]) == ("published", 1)
+        assert after.headers["etag"] == f'"{created.json()["id"]}.1"'
+        assert (await client.get(url)).headers["etag"] == after.headers["etag"]  # readers' too
+        stale = await patch(client, writer, created, {"dek": "New."}, etag=before.headers["etag"])
+        assert stale.status_code == 412
+        fresh = await patch(client, writer, created, {"dek": "New."}, etag=after.headers["etag"])
+        assert fresh.status_code == 200
+
+    async def test_an_embargoed_etag_is_good_for_if_match_until_the_lift(self, client, writer):
+        created = await create(
+            client, writer, status="published", published_at=from_now(days=1).isoformat()
+        )
+        response = await patch(client, writer, created, {"dek": "Still embargoed."})
+        assert response.status_code == 200
+        assert response.headers["etag"].endswith('.2.embargoed"')
+
+    async def test_a_replayed_scheduled_create_has_the_same_etag(self, client, writer):
+        body = {**ARTICLE, "status": "published", "published_at": from_now(days=1).isoformat()}
+        headers = {**writer, "Idempotency-Key": "schedule-once"}
+        first = await client.post("/v1/articles", json=body, headers=headers)
+        again = await client.post("/v1/articles", json=body, headers=headers)
+        assert again.headers["idempotent-replayed"] == "true"
+        assert again.headers["etag"] == first.headers["etag"]
+        assert first.headers["etag"].endswith('.1.embargoed"')
 
 
 class TestPutWhatGetGave:
