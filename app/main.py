@@ -70,6 +70,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         asyncio.create_task(follower.run(app.state.settings.cache_poll_interval)),
         asyncio.create_task(app.state.usage.run(USAGE_FLUSH_SECONDS)),
         asyncio.create_task(app.state.view_counter.run(USAGE_FLUSH_SECONDS)),
+        asyncio.create_task(
+            app.state.keys.follow_revocations(app.state.settings.cache_poll_interval)
+        ),
     ]
     collector: BylineCollector = app.state.metrics_collector
     if collector.shared is not None:

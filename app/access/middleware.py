@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import time
 from collections import OrderedDict
@@ -59,6 +60,7 @@ class KeyResolver:
         self.max_entries = max_entries
         self._known: OrderedDict[bytes, CachedKey] = OrderedDict()
         self._pending: dict[bytes, asyncio.Future[CachedKey]] = {}
+        self._revocations: tuple[int, dt.datetime | None] | None = None  # as last seen
 
     def cached(self, credentials: bytes) -> CachedKey | None:
         """The entry if the key was looked up less than `ttl` seconds ago, else None."""
@@ -94,6 +96,28 @@ class KeyResolver:
         while len(self._known) > self.max_entries:
             self._known.popitem(last=False)
         return entry
+
+    async def follow_revocations(self, interval: float) -> None:
+        """`check_revocations` every `interval` seconds, for the life of the server."""
+        while True:
+            await self.check_revocations()
+            await asyncio.sleep(interval)
+
+    async def check_revocations(self) -> None:
+        """Forget every cached key if a key was revoked since the last look.
+
+        A revocation by another process (`byline keys revoke`, another server) then takes
+        effect here within the poll interval, not when the entries' `ttl` runs out; the
+        next request of each key looks it up again (one query per key).
+        """
+        try:
+            async with self.sessions() as session:
+                latest = await service.revocations(session)
+        except Exception:  # the database away: the ttl still bounds what is trusted
+            return
+        if self._revocations is not None and latest != self._revocations:
+            self._known.clear()
+        self._revocations = latest
 
     def forget(self, key_id: str) -> None:
         for digest, entry in list(self._known.items()):

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -125,6 +125,15 @@ async def revoke(session: AsyncSession, id_or_name: str, now: dt.datetime) -> Ap
         key.revoked_at = now
         await session.flush()
     return key
+
+
+async def revocations(session: AsyncSession) -> tuple[int, dt.datetime | None]:
+    """How many keys are revoked, and the latest revocation: it moves with every revoke."""
+    row = await session.execute(
+        select(func.count(), func.max(ApiKey.revoked_at)).where(ApiKey.revoked_at.is_not(None))
+    )
+    count, latest = row.one()
+    return int(count), latest
 
 
 async def authenticate(session: AsyncSession, secret: str) -> KeyInfo | None:

@@ -188,3 +188,22 @@ async def test_an_expired_cache_entry_is_looked_up_once_however_many_requests_wa
     assert opened == 1
     await resolver.resolve(header)  # the next miss looks it up again
     assert opened == 2
+
+
+async def test_a_revocation_elsewhere_empties_the_key_cache_within_a_poll(sessions, session):
+    """Another process (`byline keys revoke`, another server) revokes a key: this server
+    forgets what it cached at its next poll, not only when the entries' ttl ends."""
+    kept = await make_key(session, "read", name="kept")
+    victim = await make_key(session, "read", name="victim")
+    resolver = KeyResolver(sessions, ttl=300)  # the ttl alone would trust it for minutes
+    headers = {"kept": f"Bearer {kept}".encode(), "victim": f"Bearer {victim}".encode()}
+    for header in headers.values():
+        assert (await resolver.resolve(header)).info is not None
+    await resolver.check_revocations()  # the server's first look
+    await resolver.check_revocations()  # nothing new: the cache stays
+    assert resolver.cached(headers["kept"]) is not None
+    await service.revoke(session, "victim", dt.datetime.now(dt.UTC))
+    await resolver.check_revocations()
+    assert resolver.cached(headers["victim"]) is None
+    assert (await resolver.resolve(headers["victim"])).info is None
+    assert (await resolver.resolve(headers["kept"])).info.name == "kept"  # looked up again
