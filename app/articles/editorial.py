@@ -32,7 +32,7 @@ from app.articles.schemas import (
 )
 from app.core import idempotency
 from app.core.deps import AppSettings, Now, Session, WriteSession
-from app.core.errors import InvalidInput
+from app.core.errors import InvalidInput, UnsupportedMediaType
 from app.core.http import PRIVATE_CACHE_CONTROL, json_bytes
 
 router = APIRouter(prefix="/v1", tags=["editorial"])
@@ -173,11 +173,29 @@ async def patch_article(
     _: WriteKey, if_match: IfMatch = None,
 ) -> Response:  # fmt: skip
     """Change an article with a JSON Merge Patch (RFC 7396); needs If-Match."""
+    _merge_patch_only(request)
     changes = await _json_object(request)
     ctx = _context(request, now)
     patched = await editing.patch(session, key, changes, if_match, ctx, if_match_required=True)
     view = _forget(request, patched)
     return _article_response(view, settings, now)
+
+
+MERGE_PATCH_TYPES = ("application/merge-patch+json", "application/json")
+
+
+def _merge_patch_only(request: Request) -> None:
+    """A JSON Patch (RFC 6902) or any other patch format is a 415 naming the one we take
+    (RFC 5789 section 2.2), not a merge patch that happens to be invalid."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media not in MERGE_PATCH_TYPES:
+        raise NotAMergePatch(
+            f"Send a JSON Merge Patch (RFC 7396) as {MERGE_PATCH_TYPES[0]}, not {media or 'no type'}."
+        )
+
+
+class NotAMergePatch(UnsupportedMediaType):
+    headers = {"Accept-Patch": MERGE_PATCH_TYPES[0]}
 
 
 async def _json_object(request: Request) -> dict[str, Any]:

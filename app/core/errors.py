@@ -85,6 +85,10 @@ class PreconditionRequired(AppError):
     status, slug, title = 428, "precondition-required", "Precondition required"
 
 
+class UnsupportedMediaType(AppError):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
 class ServiceBusy(AppError):
     status, slug, title = 503, "busy", "Service busy"
 
@@ -227,6 +231,11 @@ def client_errors(
     """
     found = []
     for detail in details:
+        if detail.get("type") == "json_invalid":  # its loc is ("body", <character offset>)
+            where = detail["loc"][-1]
+            msg = f"is not valid JSON: {detail.get('ctx', {}).get('error', 'malformed')}"
+            found.append(([*prefix, detail["loc"][0]], f"{msg} (at character {where})", False))
+            continue
         raw = [*prefix, *detail["loc"]]
         loc = _clean_loc(raw, detail.get("type", ""))
         mismatch = len(loc) < len(raw) and str(detail.get("type", "")).endswith("_type")
@@ -330,6 +339,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     # before the dependencies run: the caller's access is checked first here too.
     if exc.status_code == 400 and (refusal := access_refusal(request)) is not None:
         return await _app_error(request, refusal)
+    if exc.status_code == 400 and (unreadable := _unreadable_body(exc)) is not None:
+        errors = [{"loc": ["body"], "msg": unreadable}]
+        return problem_response(request, 422, f"body: {unreadable}", extra={"errors": errors})
     detail = (
         exc.detail
         if isinstance(exc.detail, str)
@@ -339,6 +351,22 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 405:
         headers["Allow"] = allowed_methods(request.app, request.scope)
     return problem_response(request, exc.status_code, detail, headers=headers)
+
+
+def _unreadable_body(exc: StarletteHTTPException) -> str | None:
+    """Why FastAPI could not parse a JSON body (it answers a bare 400 "There was an error
+    parsing the body", raised from the parser's error), in the words of the JSON decode
+    errors it reports as 422s; None for any other 400."""
+    cause = exc.__cause__
+    if isinstance(cause, RecursionError):
+        return "is not valid JSON here: it nests too deeply"
+    if isinstance(cause, UnicodeDecodeError):
+        return "is not UTF-8 text"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return "is not valid JSON here: it holds an integer too long to read (over 4300 digits)"
+    if isinstance(cause, ValueError):
+        return "could not be read as JSON"
+    return None
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

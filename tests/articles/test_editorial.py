@@ -354,6 +354,41 @@ class TestBadInput:
         assert response.status_code in (400, 422)
         assert response.headers["content-type"] == "application/problem+json"
 
+    @pytest.mark.parametrize(
+        ("raw", "says"),
+        [
+            (b'{"headline": ', "is not valid JSON: Expecting value (at character 13)"),
+            (b'{"headline": 1,}', "is not valid JSON: Expecting property name"),
+            (b"[" * 100_000 + b"]" * 100_000, "nests too deeply"),
+            (b'{"headline": ' + b"9" * 5000 + b"}", "integer too long"),
+            (b'{"headline": "\xff\xfe"}', "is not UTF-8 text"),
+        ],
+    )
+    async def test_an_unreadable_body_is_a_422_about_the_body(
+        self, client, writer, session, raw, says
+    ):
+        response = await client.post(
+            "/v1/articles", content=raw, headers={**writer, "Content-Type": "application/json"}
+        )
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+        [error] = response.json()["errors"]
+        assert error["loc"] == ["body"]
+        assert says in error["msg"]
+        assert await count(session, Article) == 0
+
+    @pytest.mark.parametrize("media", ["application/json-patch+json", "application/patch+json"])
+    async def test_a_patch_in_another_format_is_415(self, client, writer, session, media):
+        created = await create(client, writer)
+        response = await client.patch(
+            f"/v1/articles/{created.json()['id']}", content=b'[{"op": "remove", "path": "/dek"}]',
+            headers={**writer, "If-Match": created.headers["etag"], "Content-Type": media},
+        )  # fmt: skip
+        assert response.status_code == 415
+        assert response.headers["accept-patch"] == "application/merge-patch+json"
+        assert response.headers["content-type"] == "application/problem+json"
+        assert (await client.get(created.headers["location"], headers=writer)).json()["dek"]
+
     async def test_deeply_nested_json_is_4xx(self, client, writer):
         deep = b"[" * 100_000 + b"]" * 100_000
         response = await client.post(
