@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -186,6 +186,25 @@ class ListParams:
     ] = None
 
 
+# Parameters with one value: FastAPI would take the last of several and never look at the
+# others, so `?limit=abc&limit=5` would pass where `?limit=abc` is a 422 (API.md 1).
+SINGLE_VALUED = (
+    "q", "published_after", "published_before", "updated_since", "sort", "limit", "cursor",
+    "include_total",
+)  # fmt: skip
+
+
+def _repeats_read(request: Request, params: ListParams) -> ListParams:
+    """Comma lists (`fields`, `facets`) add up over repetitions, like the filters; a
+    single-valued parameter given twice with different values is a 422 naming it."""
+    query = request.query_params
+    for name in SINGLE_VALUED:
+        if len(set(query.getlist(name))) > 1:
+            raise invalid_param(name, "has several different values; give it once")
+    fields, facets = (",".join(query.getlist(name)) or None for name in ("fields", "facets"))
+    return replace(params, fields=fields, facets=facets)
+
+
 async def _lists_modified(request: Request, session: AsyncSession, now: dt.datetime) -> dt.datetime:
     """Last-Modified of a list (see service.last_modified), reused while nothing changed."""
     clock: ListClock = request.app.state.list_clock
@@ -200,6 +219,7 @@ async def list_articles(
     params: Annotated[ListParams, Depends()],
 ) -> Response:  # fmt: skip
     """Published articles, newest first: filter, search, facet and page by cursor."""
+    params = _repeats_read(request, params)
     statuses = _statuses(request.query_params.getlist("status"), caller)
     query = _list_query(settings, params, caller, statuses)
     wanted = _fields(params.fields, LIST_FIELDS)

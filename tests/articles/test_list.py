@@ -222,6 +222,35 @@ class TestFilters:
         assert await headlines(client, "/v1/articles?published_after=2025-03-02") == []
         assert len(await headlines(client, "/v1/articles?updated_since=2000-01-01")) == 3
 
+    async def test_repeated_comma_lists_add_up(self, client, session, settings):
+        await self.seed(session, settings)
+        body = (
+            await client.get("/v1/articles?facets=category&facets=tag&fields=slug&fields=dek")
+        ).json()
+        assert set(body["meta"]["facets"]) == {"category", "tag"}
+        assert set(body["data"][0]) == {"id", "slug", "dek"}
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "limit=abc&limit=5",
+            "limit=5&limit=6",
+            "published_after=garbage&published_after=2025-01-01T00:00:00Z",
+            "sort=relevance&sort=-published_at",
+            "q=a&q=b",
+        ],
+    )
+    async def test_a_single_valued_parameter_given_twice_is_422(self, client, query):
+        response = await client.get(f"/v1/articles?{query}")
+        assert response.status_code == 422
+        name = query.split("=", 1)[0]
+        assert response.json()["errors"] == [
+            {"loc": ["query", name], "msg": "has several different values; give it once"}
+        ]
+
+    async def test_the_same_value_twice_is_fine(self, client):
+        assert (await client.get("/v1/articles?limit=5&limit=5")).status_code == 200
+
     async def test_facets_count_the_whole_filtered_set(self, client, session, settings):
         await self.seed(session, settings)
         body = (
