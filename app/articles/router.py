@@ -201,7 +201,9 @@ def _repeats_read(request: Request, params: ListParams) -> ListParams:
     for name in SINGLE_VALUED:
         if len(set(query.getlist(name))) > 1:
             raise invalid_param(name, "has several different values; give it once")
-    fields, facets = (",".join(query.getlist(name)) or None for name in ("fields", "facets"))
+    fields, facets = (
+        ",".join(query.getlist(name)) if name in query else None for name in ("fields", "facets")
+    )
     return replace(params, fields=fields, facets=facets)
 
 
@@ -304,9 +306,11 @@ def _list_body(
     now: dt.datetime,
 ) -> dict[str, Any]:
     data = []
+    # A status filter (even `published` alone) or `fields=status` shows each one's status.
+    show_status = "status" in request.query_params or (fields is not None and "status" in fields)
     for view in page.views:
         face = summary_face(view, settings.public_base_url, now)
-        if query.statuses != ["published"]:
+        if show_status or query.statuses != ["published"]:
             face["status"] = public_status(view, now)
         if view.id in page.highlights:
             face["highlight"] = page.highlights[view.id]

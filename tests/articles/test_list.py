@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, text, update
 from app.core.db import Base
 from app.core.http import decode_cursor, encode_cursor
 from app.models import Article
+from tests.access.test_keys import auth, make_key
 from tests.conftest import add_article
 
 T0 = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
@@ -247,6 +248,15 @@ class TestFilters:
         assert response.json()["errors"] == [
             {"loc": ["query", name], "msg": "has several different values; give it once"}
         ]
+
+    async def test_status_is_shown_when_asked_for(self, client, session, settings):
+        await self.seed(session, settings)
+        asked = (await client.get("/v1/articles?fields=status")).json()["data"]
+        assert {item["status"] for item in asked} == {"published"}
+        assert "status" not in (await client.get("/v1/articles")).json()["data"][0]
+        writer = auth(await make_key(session, "write"))
+        filtered = await client.get("/v1/articles?status=published", headers=writer)
+        assert {item["status"] for item in filtered.json()["data"]} == {"published"}
 
     async def test_the_same_value_twice_is_fine(self, client):
         assert (await client.get("/v1/articles?limit=5&limit=5")).status_code == 200
