@@ -52,7 +52,9 @@ _NAME_SEPARATOR = re.compile(
 # Generational suffixes, written after a comma (`Ann Lee, Jr.`): part of a name, never one.
 _SUFFIX = re.compile(r"(?:jr|sr)\.?|ii|iii|iv", re.IGNORECASE)
 _TAKEAWAYS_HEADER = re.compile(r"key\s+takeaways?\s*:?", re.IGNORECASE)
-_BULLET = re.compile(r"(?:•|[-*](?=\s|$))\s*(?P<text>.*)")
+# `-` and `*` mark a bullet before a space or a letter (`-Two`, written without the
+# space); before a digit or a sign they are text a wrapped bullet goes on with (`-5%`).
+_BULLET = re.compile(r"(?:•|[-*](?=\s|$|[^\W\d_]))\s*(?P<text>.*)")
 _CLOSERS = "\"')]}»”’›"
 _SENTENCE_END = ".…"
 

@@ -408,6 +408,7 @@ class TestTakeaways:
             "- One.\n- Two.",
             "* One.\n\t* Two.",
             f"{BULLET}One.\n-   Two.",
+            "-One.\n*Two.",  # no space after the marker
         ],
     )
     def test_markers(self, bullets: str) -> None:
