@@ -56,7 +56,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
-    """Serve the API with uvicorn (uvloop + httptools)."""
+    """Serve the API with uvicorn (uvloop + httptools; its own 400s as problems: app/core/server.py)."""
     import uvicorn
 
     from app.ops.logs import configure_logging, log_config
@@ -70,7 +70,7 @@ def serve(
     with _metrics_directory(settings.metrics_dir, workers):
         uvicorn.run(
             "app.main:create_app", factory=True, host=host, port=port, workers=workers,
-            loop="uvloop", http="httptools", access_log=False,
+            loop="uvloop", http="app.core.server:ProblemHttpToolsProtocol", access_log=False,
             log_level=settings.log_level.lower(), log_config=log_config(settings.log_level),
             timeout_graceful_shutdown=30,
         )  # fmt: skip

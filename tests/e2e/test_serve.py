@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from typing import Any
 
 import httpx
@@ -118,3 +119,30 @@ def test_a_server_off_the_default_port_says_where_its_links_lead(server: Server)
     assert notes[0]["level"] == "WARNING"
     assert "links in responses name http://127.0.0.1:8000" in notes[0]["message"]
     assert "set BYLINE_PUBLIC_BASE_URL" in notes[0]["message"]
+
+
+@pytest.mark.parametrize(
+    "request_line",
+    [
+        b"GET /v1/changes?since=\xd9\xa3 HTTP/1.1",  # a raw non-ASCII target
+        b"G(ET /v1/articles HTTP/1.1",  # a method token with a character it may not hold
+    ],
+)
+def test_a_request_uvicorn_cannot_parse_is_a_problem(server: Server, request_line: bytes) -> None:
+    """Answered by the HTTP layer before the app, yet like every other error (API.md 1)."""
+    host, port = server.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(request_line + b"\r\nHost: x\r\n\r\n")
+        raw = b""
+        while chunk := connection.recv(65536):
+            raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines)
+    assert status == "HTTP/1.1 400 Bad Request"
+    assert headers["content-type"] == "application/problem+json"
+    assert headers["x-request-id"]
+    assert int(headers["content-length"]) == len(body)
+    problem = json.loads(body)
+    assert (problem["status"], problem["title"]) == (400, "Bad request")
+    assert problem["instance"] == f"urn:byline:request:{headers['x-request-id']}"
