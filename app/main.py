@@ -119,6 +119,7 @@ def create_app(
         version="1.0.0",
         summary="Structured news articles over versioned JSON and syndication formats.",
         lifespan=lifespan,
+        redirect_slashes=False,  # app/core/routing.py slash_redirect does it, relatively
     )
     _wire_state(app, settings, sessions)
     install_error_handlers(app)

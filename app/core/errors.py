@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import Scope, Send
 
-from app.core.routing import allowed_methods
+from app.core.routing import allowed_methods, slash_redirect
 
 PROBLEM_BASE = "https://byline.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
@@ -347,6 +347,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         if isinstance(exc.detail, str)
         else STATUS_SLUGS.get(exc.status_code, ("", "Error"))[1]
     )
+    if exc.status_code == 404 and (location := slash_redirect(request.app, request.scope)):
+        return Response(status_code=307, headers={"Location": location})
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         headers["Allow"] = allowed_methods(request.app, request.scope)

@@ -35,3 +35,22 @@ def allowed_methods(app: Starlette, scope: Scope) -> str:
     if "GET" in methods:
         methods.add("HEAD")  # every GET answers HEAD too (HeadAsGetMiddleware)
     return ", ".join(sorted(methods))
+
+
+def slash_redirect(app: Starlette, scope: Scope) -> str | None:
+    """Where a path with a trailing slash would be served without it (a 307 there), or None.
+
+    Relative, unlike Starlette's own redirect, which builds the URL from the request's Host
+    header: a forged Host must not come back in a Location a cache may keep.
+    """
+    path: str = scope["path"]
+    if len(path) < 2 or not path.endswith("/"):
+        return None
+    target = path.rstrip("/") or "/"
+    bare = {**scope, "path": target}
+    if not any(
+        isinstance(r, Route) and r.matches(bare)[0] != Match.NONE for r in app.router.routes
+    ):
+        return None
+    query: bytes = scope.get("query_string", b"")
+    return target + ("?" + query.decode("latin-1") if query else "")

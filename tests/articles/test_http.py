@@ -199,3 +199,21 @@ async def test_empty_fields_is_a_422(client):
     response = await client.get("/v1/articles?fields=")
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == ["query", "fields"]
+
+
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [("/v1/articles/", "/v1/articles"), ("/v1/articles/?limit=2&q=x", "/v1/articles?limit=2&q=x")],
+)
+async def test_a_trailing_slash_redirects_relatively(client, path, location):
+    """Never to the Host the request named: a forged one must not reach a cached Location."""
+    response = await client.get(path, headers={"Host": "evil.example"})
+    assert response.status_code == 307
+    assert response.headers["location"] == location
+    assert response.headers["x-request-id"]
+
+
+async def test_a_trailing_slash_on_nothing_is_a_404(client):
+    response = await client.get("/v1/nothing-here/")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
