@@ -104,7 +104,14 @@ RefInput = ShortText | NamedRef
 
 class SectionInput(InputSchema):
     heading: Text | None = None
-    paragraphs: Annotated[list[Text], Field(min_length=1, max_length=MAX_PARAGRAPHS)]
+    # A heading may stand alone (an import's heading followed by another heading).
+    paragraphs: Annotated[list[Text], Field(max_length=MAX_PARAGRAPHS)]
+
+    @model_validator(mode="after")
+    def _heading_or_paragraphs(self) -> SectionInput:
+        if self.heading is None and not self.paragraphs:
+            raise ValueError("a section needs a heading or paragraphs")
+        return self
 
 
 class RightsInput(InputSchema):

@@ -318,13 +318,11 @@ class _Body:
         )
 
     def _check_sections(self) -> None:
-        if not self.sections:
-            raise ImportFormatError("the article has no body paragraphs", line=self.offset + 1)
-        for section in self.sections:
-            if not section.paragraphs:
-                raise ImportFormatError(
-                    f"heading with no paragraphs: '{section.heading}'", line=section.line
-                )
+        """A `##` heading with nothing under it is a section of no paragraphs (as in plain
+        text); a body without a single paragraph is refused."""
+        if not any(section.paragraphs for section in self.sections):
+            line = self.sections[0].line if self.sections else self.offset + 1
+            raise ImportFormatError("the article has no body paragraphs", line=line)
 
     def _section_anchors(self) -> dict[Loc, Anchor]:
         anchors: dict[Loc, Anchor] = {("sections",): Anchor(line=self.sections[0].line)}

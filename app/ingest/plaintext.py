@@ -46,8 +46,9 @@ _RFC3339 = re.compile(
 _NUMERIC_OFFSET = re.compile(r"(?P<sign>[+-])(?P<hours>\d{2}):?(?P<minutes>\d{2})")
 _BYLINE = re.compile(r"by(?:\s+|$)", re.IGNORECASE)
 # Captured, so that split_byline can tell a bare comma (`Lee, Jr.`) from a list separator.
+# `&` separates names only as a word of its own: `AT&T Staff` is one name.
 _NAME_SEPARATOR = re.compile(
-    r"(\s*,\s*(?:and(?:\s+|$)|&\s*)?|(?:^|\s+)and(?:\s+|$)|\s*&\s*)", re.IGNORECASE
+    r"(\s*,\s*(?:and(?:\s+|$)|&\s*)?|(?:^|\s+)and(?:\s+|$)|(?:^|\s+)&(?:\s+|$))", re.IGNORECASE
 )
 # Generational suffixes, written after a comma (`Ann Lee, Jr.`): part of a name, never one.
 _SUFFIX = re.compile(r"(?:jr|sr)\.?|ii|iii|iv", re.IGNORECASE)
@@ -55,6 +56,9 @@ _TAKEAWAYS_HEADER = re.compile(r"key\s+takeaways?\s*:?", re.IGNORECASE)
 # `-` and `*` mark a bullet before a space or a letter (`-Two`, written without the
 # space); before a digit or a sign they are text a wrapped bullet goes on with (`-5%`).
 _BULLET = re.compile(r"(?:•|[-*](?=\s|$|[^\W\d_]))\s*(?P<text>.*)")
+# A later block continues the takeaways only if it opens with an unmistakable bullet: a
+# body paragraph may open with `*Editor's note*` or `-30-`.
+_BULLET_BLOCK = re.compile(r"(?:•|[-*](?=\s))")
 _CLOSERS = "\"')]}»”’›"
 _SENTENCE_END = ".…"
 
@@ -319,7 +323,7 @@ def _add_bullets(reader: _Reader, items: list[str], block: Block, header: Block)
 
 def _is_bullet_block(block: Block) -> bool:
     """A block that starts with a bullet; later unmarked lines continue a wrapped bullet."""
-    return _BULLET.fullmatch(block.lines[0]) is not None
+    return _BULLET_BLOCK.match(block.lines[0]) is not None
 
 
 def _bullet_items(block: Block, header: Block) -> list[str]:
@@ -346,6 +350,9 @@ class _Section:
 
 
 def _read_body(reader: _Reader) -> None:
+    """Sections by the heading rule, as API.md 6 words it: a heading followed by another
+    heading (a one-line question, a credit line at the end) is a section of no paragraphs,
+    not an error. A body with no paragraph at all is."""
     sections: list[_Section] = []
     for block in reader.rest():
         if is_heading(block):
@@ -359,9 +366,8 @@ def _read_body(reader: _Reader) -> None:
             "expected the article body, found the end of the document",
             block=len(reader.blocks) + 1,
         )
-    for section in sections:
-        if not section.paragraphs:
-            raise section.start.error(f"heading with no paragraphs: {quote(section.start.text)}")
+    if not any(section.paragraphs for section in sections):
+        raise sections[0].start.error("the body has headings but no paragraphs")
     _put_sections(reader, sections)
 
 

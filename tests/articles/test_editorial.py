@@ -327,7 +327,7 @@ class TestBadInput:
             ({"published_at": "2025-01-01T10:00:00"}, "published_at"),
             ({"status": "retracted"}, "status"),
             ({"colour": "red"}, "colour"),
-            ({"sections": [{"heading": "Empty", "paragraphs": []}]}, "sections"),
+            ({"sections": [{"heading": None, "paragraphs": []}]}, "sections"),
         ],
     )
     async def test_field_limits_are_422_naming_the_field(

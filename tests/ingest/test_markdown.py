@@ -367,8 +367,14 @@ class TestBody:
         assert parsed.sections[0].paragraphs == ["Quoted words.", "x = 1"]
 
     def test_heading_with_no_paragraphs(self) -> None:
-        err = error(front(headline="H", category="C") + "## One\n\n## Two\n\nText.\n")
-        assert str(err) == "line 5: heading with no paragraphs: 'One'"
+        parsed = markdown("## One\n\n## Two\n\nText.\n\n## Credits\n")
+        assert [(s.heading, s.paragraphs) for s in parsed.sections] == [
+            ("One", []), ("Two", ["Text."]), ("Credits", []),
+        ]  # fmt: skip
+
+    def test_headings_without_a_paragraph_are_no_body(self) -> None:
+        err = error(front(headline="H", category="C") + "## One\n\n## Two\n")
+        assert str(err) == "line 5: the article has no body paragraphs"
 
     def test_no_body(self) -> None:
         err = error(front(headline="H", category="C"))

@@ -310,6 +310,8 @@ class TestByline:
                 ["Ann Lee, Sr.", "Bo Li, II", "Cy Ray, IV"],
             ),
             ("By Ann Lee Jr & Bo Li", ["Ann Lee Jr", "Bo Li"]),
+            ("By AT&T Insider Staff", ["AT&T Insider Staff"]),  # `&` inside a name
+            ("By Procter&Gamble Desk and Bo Li", ["Procter&Gamble Desk", "Bo Li"]),
             ("By Sandy Anderson and Andy Band", ["Sandy Anderson", "Andy Band"]),
         ],
     )
@@ -526,13 +528,29 @@ class TestBody:
         assert (len(parsed.sections) == 2) is heading
 
     def test_heading_followed_by_heading(self) -> None:
-        err = error(*HEAD, "First Heading", "Second Heading", "Text.")
-        assert str(err) == "block 6 (line 11): heading with no paragraphs: 'First Heading'"
+        """API.md 6 makes any one-line block of at most 12 words not ending in `.` a
+        heading, so a short question between paragraphs is a section of its own."""
+        parsed = article(*HEAD, "Lead.", "But for how long?", "The Next Deadline", "Text.")
+        assert [(s.heading, s.paragraphs) for s in parsed.sections] == [
+            (None, ["Lead."]), ("But for how long?", []), ("The Next Deadline", ["Text."]),
+        ]  # fmt: skip
 
     def test_heading_at_the_end(self) -> None:
-        err = error(*HEAD, "Text.", "Dangling Heading")
-        assert (err.block, err.line) == (7, 13)
-        assert err.message == "heading with no paragraphs: 'Dangling Heading'"
+        parsed = article(*HEAD, "Text.", "Additional reporting by Miguel Santos")
+        assert parsed.sections[-1].heading == "Additional reporting by Miguel Santos"
+        assert parsed.sections[-1].paragraphs == []
+
+    def test_headings_without_a_paragraph_are_no_body(self) -> None:
+        err = error(*HEAD, "First Heading", "Second Heading")
+        assert str(err) == "block 6 (line 11): the body has headings but no paragraphs"
+
+    def test_a_block_after_the_takeaways_needs_a_spaced_marker_to_be_one(self) -> None:
+        note = (
+            "*Editor's note: this article was updated on Tuesday with comments from the governor.*"
+        )
+        parsed = article(*HEAD, "Key Takeaways", "\u2022 One.\n-Two.", note, "Body.")
+        assert parsed.takeaways == ["One.", "Two."]  # inside the block, `-Two` is a bullet
+        assert parsed.sections[0].paragraphs == [note, "Body."]
 
     def test_no_body(self) -> None:
         assert str(error(*HEAD)) == (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import feedparser
 import pytest
 
 from app.syndication.identity import article_uri
@@ -191,3 +192,30 @@ async def test_tombstones_are_canceled_documents_not_410(
     gone = await client.get(f"{path}/jsonld")
     assert gone.status_code == 410
     assert gone.json()["status"] == ("retracted" if how == "retract" else "deleted")
+
+
+async def test_a_section_of_no_paragraphs_stays_valid_everywhere(
+    client, session, settings, valid_ninjs, valid_json_feed
+):
+    """A heading with nothing under it (an import's credit line at the end) is a section of
+    its own: every format still validates and shows the heading."""
+    view = await add_article(
+        session, settings, headline="Credit line at the end",
+        sections=[
+            {"heading": None, "paragraphs": ["The body."]},
+            {"heading": "Additional reporting by Ann Lee", "paragraphs": []},
+        ],
+    )  # fmt: skip
+    syndicate = {"Authorization": f"Bearer {await make_key(session, 'syndicate')}"}
+    for version in ("2.2", "3.1"):
+        doc = await client.get(f"/v1/articles/{view.id}/ninjs?version={version}", headers=syndicate)
+        valid_ninjs[version](doc.json())
+        assert "Additional reporting by Ann Lee" in str(doc.json()["bodies"])
+    valid_json_feed((await client.get("/v1/feeds/all.json", headers=syndicate)).json())
+    rss = await client.get("/v1/feeds/all.rss", headers=syndicate)
+    assert feedparser.parse(rss.content).bozo == 0
+    article = (await client.get(f"/v1/articles/{view.id}")).json()
+    assert article["sections"][1] == {
+        "heading": "Additional reporting by Ann Lee",
+        "paragraphs": [],
+    }
