@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from limits import RateLimitItem
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -19,6 +21,7 @@ from app.access.service import KeyInfo
 from app.core.errors import send_problem
 from app.core.middleware import with_headers
 
+log = logging.getLogger("byline.access")
 LIMITED_PREFIX = "/v1/"
 CHALLENGE = (b"www-authenticate", b'Bearer realm="byline"')
 UNKNOWN_KEY = "The API key is missing, malformed, unknown or revoked."
@@ -303,7 +306,11 @@ class AccessMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        admission = await self.gate.admit(scope)
+        try:
+            admission = await self.gate.admit(scope)
+        except (DBAPIError, OSError) as exc:  # no key lookup possible: nobody can say who this is
+            await self._unavailable(scope, send, exc)
+            return
         if admission.refusal is not None:
             status, detail, headers = admission.refusal
             await send_problem(scope, send, status, detail, headers)
@@ -312,6 +319,14 @@ class AccessMiddleware:
             await self.app(scope, receive, send)
             return
         await self.app(scope, receive, with_headers(send, admission.headers))
+
+    async def _unavailable(self, scope: Scope, send: Send, exc: Exception) -> None:
+        """503 while the database cannot answer a key lookup (down, or not migrated yet),
+        with the caller's standing as it is: the request is not counted."""
+        log.warning("key lookup failed: %s", type(exc).__name__)
+        headers = [(b"retry-after", b"1"), *await self.gate.peek(scope)]
+        detail = "The key store is unavailable; retry shortly."
+        await send_problem(scope, send, 503, detail, headers)
 
 
 def _authorization(scope: Scope) -> bytes | None:

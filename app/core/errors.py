@@ -404,6 +404,18 @@ async def _database_busy(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _service_unreachable(request: Request, exc: Exception) -> Response:
+    # A connection refused or timed out (the database or Redis not listening): retryable,
+    # like a busy database, and no fault of the request.
+    log.warning("backing service unreachable: %s", type(exc).__name__)
+    return problem_response(
+        request,
+        503,
+        "A backing service is unreachable; retry shortly.",
+        headers={"Retry-After": "1"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -411,4 +423,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity)
     app.add_exception_handler(OperationalError, _database_busy)
     app.add_exception_handler(InterfaceError, _database_busy)
+    app.add_exception_handler(OSError, _service_unreachable)
     app.add_exception_handler(Exception, _unexpected)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.access import service
 from app.access.middleware import KeyResolver
+from app.core.config import Settings
 from app.main import create_app
 from app.models import ApiKey
 from tests.conftest import BASE_URL
@@ -207,3 +208,32 @@ async def test_a_revocation_elsewhere_empties_the_key_cache_within_a_poll(sessio
     assert resolver.cached(headers["victim"]) is None
     assert (await resolver.resolve(headers["victim"])).info is None
     assert (await resolver.resolve(headers["kept"])).info.name == "kept"  # looked up again
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///{tmp}/never-migrated.db",  # no api_keys table
+        "postgresql://postgres@127.0.0.1:9/none",  # nothing listens there
+    ],
+)
+async def test_a_key_that_cannot_be_looked_up_is_a_503_not_a_500(tmp_path, url):
+    app = create_app(
+        Settings(database_url=url.format(tmp=tmp_path), anonymous_rate_limit="60/minute")
+    )
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            for path in ("/v1/keys/me", "/v1/stats/overview", "/v1/articles/some-slug"):
+                response = await client.get(path, headers=auth("byl_" + "x" * 43))
+                assert response.status_code == 503, (path, response.text)
+                assert response.headers["content-type"] == "application/problem+json"
+                assert response.headers["retry-after"] == "1"
+                assert response.headers["x-request-id"]
+                assert response.headers["ratelimit-limit"] == "60"
+            for path in ("/v1/articles", "/v1/categories"):  # no key: the route's own query
+                response = await client.get(path)
+                assert response.status_code == 503, (path, response.text)
+                assert response.headers["retry-after"] == "1"
+    finally:
+        await app.state.engine.dispose()
