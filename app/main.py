@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 from app.access.cors import GatedCORSMiddleware
 from app.access.middleware import AccessMiddleware, Gate, KeyResolver
 from app.access.ratelimit import RateLimiter, parse_limit
-from app.access.usage import RouteTemplates, UsageMiddleware, UsageRecorder
+from app.access.usage import UsageMiddleware, UsageRecorder
 from app.api import mount_v1
 from app.articles.cache import ChangeFollower, ListClock, ReadCache
 from app.articles.fastpath import FastLane
@@ -33,7 +33,7 @@ from app.core.middleware import (
     RequestIdMiddleware,
 )
 from app.core.periodic import every
-from app.core.routing import add_routes
+from app.core.routing import RouteTemplates, add_routes
 from app.dashboard.router import mount_dashboard
 from app.health import migration_head
 from app.health import router as health_router
@@ -230,13 +230,15 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
         rules={"/v1/imports": BodyRule(settings.max_import_bytes, tuple(IMPORT_MEDIA_TYPES))},
     )
     app.add_middleware(AccessMiddleware, gate=app.state.gate)
-    app.add_middleware(UsageMiddleware, recorder=app.state.usage, templates=RouteTemplates(app))
+    templates = RouteTemplates(app)  # one lookup table for usage and metrics
+    app.add_middleware(UsageMiddleware, recorder=app.state.usage, templates=templates)
     app.add_middleware(GatedCORSMiddleware, gate=app.state.gate, options=cors_options(settings))
     # Inside HeadAsGet, whose copy of the scope is the one the router names the route in.
     app.add_middleware(
         OpsMiddleware,
         observer=app.state.observer,
         changelog_url=changelog_url(settings.public_base_url),
+        templates=templates,
     )
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(RequestIdMiddleware)

@@ -7,15 +7,13 @@ import logging
 import time
 from collections import Counter
 
-from fastapi import FastAPI
-from fastapi.routing import iter_route_contexts
 from sqlalchemy import Executable, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.db import adding_upsert, session_scope, table_of
 from app.core.periodic import every
+from app.core.routing import RouteTemplates, path_template
 from app.models import UsageDaily
 
 log = logging.getLogger("byline.usage")
@@ -79,32 +77,6 @@ def _upsert(session: AsyncSession) -> Executable:
     )
 
 
-class RouteTemplates:
-    """The route template of a request that never reached the router (refused by the gate:
-    401, 415, 429…), so usage counts it under its endpoint, not as unmatched."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-        self._routes: list[BaseRoute] | None = None  # the app's routes, once it has them all
-
-    def of(self, scope: Scope) -> str | None:
-        if self._routes is None:
-            self._routes = [context.route for context in iter_route_contexts(self.app.routes)]
-        partial = None
-        for route in self._routes:
-            match, _ = route.matches(scope)
-            if match is Match.FULL:
-                return _template(route)
-            if match is Match.PARTIAL and partial is None:
-                partial = _template(route)  # the path matches, the method does not (405)
-        return partial
-
-
-def _template(route: BaseRoute) -> str | None:
-    template = getattr(route, "path_format", None)
-    return template if isinstance(template, str) else None
-
-
 class UsageMiddleware:
     """Record every /v1 response against its key and route template."""
 
@@ -134,7 +106,7 @@ class UsageMiddleware:
             self.recorder.record(key.id if key else "", self._endpoint(scope), status)
 
     def _endpoint(self, scope: Scope) -> str:
-        path_format = _template(scope["route"]) if "route" in scope else None
+        path_format = path_template(scope["route"]) if "route" in scope else None
         if path_format is not None:
             return path_format
         if scope["path"].startswith("/v1/articles/") and scope["path"].count("/") == 3:

@@ -1,8 +1,9 @@
 """Putting routers into an application, and what its routes allow."""
 
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import iter_route_contexts
 from starlette.applications import Starlette
-from starlette.routing import Match, Route
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
 
 
@@ -54,3 +55,29 @@ def slash_redirect(app: Starlette, scope: Scope) -> str | None:
         return None
     query: bytes = scope.get("query_string", b"")
     return target + ("?" + query.decode("latin-1") if query else "")
+
+
+class RouteTemplates:
+    """The route template of a request that never reached the router (refused by the gate:
+    401, 415, 429…), so usage and metrics count it under its endpoint, not as unmatched."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self._routes: list[BaseRoute] | None = None  # the app's routes, once it has them all
+
+    def of(self, scope: Scope) -> str | None:
+        if self._routes is None:
+            self._routes = [context.route for context in iter_route_contexts(self.app.routes)]
+        partial = None
+        for route in self._routes:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                return path_template(route)
+            if match is Match.PARTIAL and partial is None:
+                partial = path_template(route)  # the path matches, the method does not (405)
+        return partial
+
+
+def path_template(route: BaseRoute) -> str | None:
+    template = getattr(route, "path_format", None)
+    return template if isinstance(template, str) else None

@@ -7,6 +7,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.routing import RouteTemplates
 from app.ops.deprecation import RawHeaders, notice_of
 from app.ops.metrics import UNMATCHED, Observer
 
@@ -14,10 +15,14 @@ from app.ops.metrics import UNMATCHED, Observer
 class OpsMiddleware:
     """Sits inside HeadAsGetMiddleware, so it sees the scope the router fills in (`route`)."""
 
-    def __init__(self, app: ASGIApp, observer: Observer, changelog_url: str) -> None:
+    def __init__(
+        self, app: ASGIApp, observer: Observer, changelog_url: str,
+        templates: RouteTemplates | None = None,
+    ) -> None:  # fmt: skip
         self.app = app
         self.observer = observer
         self.changelog_url = changelog_url
+        self.templates = templates  # names requests refused before routing (401, 429, 415)
         self._deprecation: dict[int, RawHeaders] = {}  # id(route) -> headers; [] if none
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -39,7 +44,13 @@ class OpsMiddleware:
         try:
             await self.app(scope, receive, watch)
         finally:
-            self.observer.done(scope, route_template(scope), status, started)
+            self.observer.done(scope, self._route(scope), status, started)
+
+    def _route(self, scope: Scope) -> str:
+        route = route_template(scope)
+        if route == UNMATCHED and self.templates is not None:
+            return self.templates.of(scope) or UNMATCHED
+        return route
 
     def _headers(self, route: object) -> RawHeaders:
         if route is None:

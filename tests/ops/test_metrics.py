@@ -92,6 +92,28 @@ async def test_requests_are_counted_by_route_template_and_status(client, session
     assert value(after, "byline_read_cache_entries") >= 1
 
 
+async def test_requests_refused_before_routing_keep_their_route(client, session):
+    """A 401 for an unknown key, a 422 for a NUL, a 405: answered before (or beside) the
+    router, still counted under the route they asked for, as usage counts them."""
+    headers = await stats_key(session)
+    await session.commit()
+    before = await scrape(client, headers)
+    unknown = {"Authorization": "Bearer byl_" + "x" * 43}
+    assert (await client.get("/v1/stats/categories", headers=unknown)).status_code == 401
+    assert (await client.get("/v1/articles?q=%00")).status_code == 422
+    assert (await client.put("/v1/articles")).status_code == 405
+    after = await scrape(client, headers)
+
+    def delta(**labels: str) -> float:
+        name = "byline_http_requests_total"
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta(method="GET", route="/v1/stats/categories", status="401") == 1
+    assert delta(method="GET", route="/v1/articles", status="422") == 1
+    assert delta(method="PUT", route="/v1/articles", status="405") == 1
+    assert delta(method="GET", route="unmatched", status="401") == 0
+
+
 async def test_webhook_queue_depth_is_read_from_the_database(client, session, settings):
     headers = await stats_key(session)
     owner, _ = await new_key(session, "syndicate")
