@@ -178,6 +178,6 @@ async def most_read(
     rows = (await session.execute(stmt)).all()
     loaded = await load_revisions(session, [(row[0], row[1]) for row in rows], cache)
     return [
-        {"article": summary_face(view, query.base_url), "views": int(row[2])}
+        {"article": summary_face(view, query.base_url, now), "views": int(row[2])}
         for view, row in zip(loaded, rows, strict=True)
     ]

@@ -317,3 +317,19 @@ async def test_views_are_rate_limited_per_client(session, settings, sessions):
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
         codes = [(await client.post(f"/v1/articles/{view.id}/views")).status_code for _ in range(3)]
     assert codes == [202, 204, 429]
+
+
+async def test_most_read_summaries_are_the_lists_summaries(app, client, session, settings, stats):
+    """An article whose embargo lifted without a write: `updated_at` is the lift in the
+    list, and so in most-read (the same summary, API.md 9)."""
+    written = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    lifted = await add_article(
+        session, settings, headline="Lifted", now=written,
+        published_at=written + dt.timedelta(minutes=30),
+    )  # fmt: skip
+    assert (await client.post(f"/v1/articles/{lifted.id}/views")).status_code == 202
+    await app.state.view_counter.flush()
+    most_read = (await get(client, stats, "/v1/stats/most-read", period="1d"))["data"]
+    listed = (await client.get("/v1/articles")).json()["data"]
+    assert most_read[0]["article"] == listed[0]
+    assert listed[0]["updated_at"] != lifted.updated_at.isoformat()  # the lift, not the write
