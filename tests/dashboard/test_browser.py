@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -475,3 +476,25 @@ def categories_chart(newsroom: Newsroom) -> dict[str, Any]:
         "labels": [row["name"] for row in rows],
         "sets": [{"label": "Articles", "data": [row["count"] for row in rows]}],
     }
+
+
+async def test_the_weekly_chart_asks_for_whole_weeks(
+    newsroom: Newsroom, page: tuple[Page, Traffic]
+) -> None:
+    """The API counts only days within `from`..`to`, so a `from` other than a Monday would
+    make the first bar, labelled with its Monday, a partial week."""
+    tab, traffic = page
+    await sign_in(tab, newsroom.server.base_url, newsroom.stats_key)
+    await _wait_for(lambda: "publishing" in traffic.answers)
+    await tab.select_option("#publishing-interval", "week")
+    await _wait_for(lambda: traffic.answers["publishing"]["interval"] == "week")
+    asked = [url for url, _ in traffic.requests if "interval=week" in url]
+    query = dict(parse_qsl(urlsplit(asked[-1]).query))
+    first, last = dt.date.fromisoformat(query["from"]), dt.date.fromisoformat(query["to"])
+    assert first.weekday() == 0, query  # a Monday
+    assert 25 * 7 <= (last - first).days < 26 * 7
+    weekly = traffic.answers["publishing"]
+    assert weekly == api(
+        newsroom, "publishing", interval="week", **{"from": query["from"], "to": query["to"]}
+    )
+    assert weekly["data"][0]["period"] == query["from"]

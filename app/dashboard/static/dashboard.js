@@ -225,7 +225,10 @@
       if (interval === "week") {
         const today = new Date();
         params.to = isoDay(today);
-        params.from = isoDay(new Date(today.getTime() - 25 * 7 * 86400000));
+        // From a Monday (UTC), as the API's weeks are: any other day would make the
+        // first bar, labelled with its Monday, count only part of its week.
+        const start = new Date(today.getTime() - 25 * 7 * 86400000);
+        params.from = isoDay(new Date(start.getTime() - ((start.getUTCDay() + 6) % 7) * 86400000));
       }
       const body = await api("/v1/stats/publishing", params);
       $("publishing-unit").textContent = body.interval === "week" ? "week" : "day";
