@@ -396,24 +396,18 @@ async def _integrity(request: Request, exc: Exception) -> Response:
 async def _database_busy(request: Request, exc: Exception) -> Response:
     # Lock waits that outlast busy_timeout, or a database that went away: retryable.
     log.warning("database unavailable: %s", type(exc).__name__)
-    return problem_response(
-        request,
-        503,
-        "The database is busy or unavailable; retry shortly.",
-        headers={"Retry-After": "1"},
-    )
+    return _retry_shortly(request, "The database is busy or unavailable; retry shortly.")
 
 
 async def _service_unreachable(request: Request, exc: Exception) -> Response:
     # A connection refused or timed out (the database or Redis not listening): retryable,
     # like a busy database, and no fault of the request.
     log.warning("backing service unreachable: %s", type(exc).__name__)
-    return problem_response(
-        request,
-        503,
-        "A backing service is unreachable; retry shortly.",
-        headers={"Retry-After": "1"},
-    )
+    return _retry_shortly(request, "A backing service is unreachable; retry shortly.")
+
+
+def _retry_shortly(request: Request, detail: str) -> Response:
+    return problem_response(request, 503, detail, headers={"Retry-After": "1"})
 
 
 def install_error_handlers(app: FastAPI) -> None:
