@@ -18,10 +18,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.access import service
 from app.access.ratelimit import Counter, Decision, RateLimiter, parse_limit
 from app.access.service import KeyInfo
-from app.core.errors import send_problem
+from app.core.errors import UNREACHABLE, send_problem
 from app.core.middleware import with_headers
 
 log = logging.getLogger("byline.access")
+KEY_LOOKUP_FAILURES: tuple[type[Exception], ...] = (DBAPIError, *UNREACHABLE)
 LIMITED_PREFIX = "/v1/"
 CHALLENGE = (b"www-authenticate", b'Bearer realm="byline"')
 UNKNOWN_KEY = "The API key is missing, malformed, unknown or revoked."
@@ -308,7 +309,7 @@ class AccessMiddleware:
             return
         try:
             admission = await self.gate.admit(scope)
-        except (DBAPIError, OSError) as exc:  # no key lookup possible: nobody can say who this is
+        except KEY_LOOKUP_FAILURES as exc:  # no key lookup: nobody can say who this is
             await self._unavailable(scope, send, exc)
             return
         if admission.refusal is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -399,6 +400,11 @@ async def _database_busy(request: Request, exc: Exception) -> Response:
     return _retry_shortly(request, "The database is busy or unavailable; retry shortly.")
 
 
+# What connecting to a service that is not there raises (refused, reset, timed out, a name
+# that does not resolve); any other OSError is a bug, a 500 with its traceback logged.
+UNREACHABLE: tuple[type[OSError], ...] = (ConnectionError, TimeoutError, socket.gaierror)
+
+
 async def _service_unreachable(request: Request, exc: Exception) -> Response:
     # A connection refused or timed out (the database or Redis not listening): retryable,
     # like a busy database, and no fault of the request.
@@ -417,5 +423,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity)
     app.add_exception_handler(OperationalError, _database_busy)
     app.add_exception_handler(InterfaceError, _database_busy)
-    app.add_exception_handler(OSError, _service_unreachable)
+    for unreachable in UNREACHABLE:
+        app.add_exception_handler(unreachable, _service_unreachable)
     app.add_exception_handler(Exception, _unexpected)
