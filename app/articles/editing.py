@@ -148,7 +148,7 @@ async def create(session: AsyncSession, data: ArticleCreate, ctx: WriteContext) 
 async def update(
     session: AsyncSession,
     article_id: str,
-    data: ArticleCreate,
+    data: ArticleCreate | ArticleReplace,
     if_match: str | None,
     ctx: WriteContext,
     *,

@@ -120,8 +120,9 @@ class RightsInput(InputSchema):
     syndication: StrictBool = True  # a JSON boolean: "no", 0 or "false" are not taken as false
 
 
-class ArticleCreate(InputSchema):
-    """An article as a client or an importer gives it."""
+class ArticleContent(InputSchema):
+    """What an article says, as a client or an importer gives it: every input field but
+    `status`, which creating and replacing treat differently."""
 
     slug: Slug | None = None
     headline: Annotated[
@@ -138,10 +139,15 @@ class ArticleCreate(InputSchema):
     sections: Annotated[list[SectionInput], Field(max_length=MAX_SECTIONS)] = []
     tags: Annotated[list[RefInput], Field(max_length=100)] = []
     rights: RightsInput | None = None
+
+
+class ArticleCreate(ArticleContent):
+    """An article as a client or an importer gives it."""
+
     status: Literal["draft", "published"] | None = None
 
 
-class ArticleReplace(ArticleCreate):
+class ArticleReplace(ArticleContent):
     """A PUT body: an article input, or the article as GET gave it, edited.
 
     The representation's read-only fields may come back with it and are ignored, except
@@ -150,7 +156,7 @@ class ArticleReplace(ArticleCreate):
     """
 
     id: str | None = None
-    status: Status | None = None  # type: ignore[assignment]  # any the article can show
+    status: Status | None = None  # any the article can show
     url: JsonValue = None
     updated_at: JsonValue = None
     embargo_until: JsonValue = None
@@ -162,7 +168,7 @@ class ArticleReplace(ArticleCreate):
 
     def content(self) -> ArticleCreate:
         """The input proper: what PUT writes once `id` and `status` are checked."""
-        names = set(ArticleCreate.model_fields) - {"status"}
+        names = set(ArticleContent.model_fields)
         fields = {name: getattr(self, name) for name in names}  # validated already
         return ArticleCreate.model_construct(self.model_fields_set & names, **fields)
 
