@@ -20,10 +20,13 @@ from app.changes.notifier import ChangeNotifier
 from app.changes.schemas import ChangeFeedPage
 from app.core.deps import AppSettings, Now
 from app.core.errors import invalid_param
-from app.core.http import PRIVATE_CACHE_CONTROL, json_bytes
+from app.core.http import PRIVATE_CACHE_CONTROL, given_once, json_bytes
 from app.core.middleware import is_head
 
-router = APIRouter(prefix="/v1", tags=["syndication"])
+# Every parameter of these routes has one value (app/core/http.py given_once).
+router = APIRouter(
+    prefix="/v1", tags=["syndication"], dependencies=[Depends(given_once("since", "limit", "wait"))]
+)
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 FEED_ERRORS: dict[int | str, dict[str, Any]] = dict.fromkeys((401, 422), PROBLEM)
 CURSOR_HEADER = "Byline-Change-Cursor"

@@ -7,11 +7,13 @@ import binascii
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 import orjson
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 
 from app.core.config import Settings
 from app.core.errors import invalid_param
@@ -89,3 +91,25 @@ def is_not_modified(
 
 def json_bytes(data: Any) -> bytes:
     return orjson.dumps(data)
+
+
+REPEATED = "has several different values; give it once"
+
+
+def given_once(*names: str) -> Callable[[Request], None]:
+    """A dependency refusing these query parameters given twice with different values.
+
+    FastAPI keeps the last of repeated values and never looks at the others, so
+    `?limit=abc&limit=5` would pass where `?limit=abc` is a 422 (API.md 1). Raised as a
+    validation error, so that a route's key checks still answer first (401/403).
+    """
+
+    def check(request: Request) -> None:
+        query = request.query_params
+        repeated = [name for name in names if len(set(query.getlist(name))) > 1]
+        if repeated:
+            raise RequestValidationError(
+                [{"type": "repeated", "loc": ("query", name), "msg": REPEATED} for name in repeated]
+            )
+
+    return check

@@ -16,13 +16,18 @@ from app.access.service import KeyInfo
 from app.articles.service import visible
 from app.core.deps import AppSettings, Now, Session
 from app.core.errors import NotFound, invalid_param
-from app.core.http import PRIVATE_CACHE_CONTROL, json_bytes
+from app.core.http import PRIVATE_CACHE_CONTROL, given_once, json_bytes
 from app.models import Article
 from app.stats import service
 from app.stats.schemas import MostRead, Overview, Publishing, TermCounts, Usage
 from app.stats.views import ViewCounter
 
-router = APIRouter(prefix="/v1", tags=["stats"])
+# Every parameter of these routes has one value (app/core/http.py given_once).
+router = APIRouter(
+    prefix="/v1",
+    tags=["stats"],
+    dependencies=[Depends(given_once("interval", "from", "to", "limit", "period"))],
+)
 StatsKey = Annotated[KeyInfo, Depends(require_scope("stats"))]
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 PROBLEMS: dict[int | str, dict[str, Any]] = {401: PROBLEM, 403: PROBLEM, 422: PROBLEM}

@@ -31,6 +31,7 @@ from app.core.errors import MOVED_RESPONSE, NotFound
 from app.core.http import (
     PRIVATE_CACHE_CONTROL,
     etag_for,
+    given_once,
     http_date,
     is_not_modified,
     json_bytes,
@@ -45,7 +46,10 @@ from app.syndication.jsonld import html_safe, html_safe_json, jsonld_document
 from app.syndication.ninjs import ninjs_document
 from app.syndication.rules import Audience, audience_of, shared_article
 
-router = APIRouter(prefix="/v1", tags=["syndication"])
+# Every parameter of these routes has one value (app/core/http.py given_once).
+router = APIRouter(
+    prefix="/v1", tags=["syndication"], dependencies=[Depends(given_once("limit", "version"))]
+)
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 JSON_LD = "application/ld+json"
 GONE: dict[str, Any] = {"model": Tombstone, "description": "Retracted or deleted: the tombstone"}

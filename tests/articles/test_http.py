@@ -7,6 +7,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 import pytest
 
+from tests.access.test_keys import auth, make_key
 from tests.conftest import add_article
 
 
@@ -217,3 +218,32 @@ async def test_a_trailing_slash_on_nothing_is_a_404(client):
     response = await client.get("/v1/nothing-here/")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/v1/feeds/all.rss?limit=abc&limit=5", "limit"),
+        ("/v1/articles/x/ninjs?version=3.1&version=2.2", "version"),
+        ("/v1/changes?limit=1&limit=2", "limit"),
+        ("/v1/export?since=2020-01-01&since=2021-01-01", "since"),
+        ("/v1/articles?sort=relevance&sort=-published_at", "sort"),
+    ],
+)
+async def test_a_single_valued_parameter_given_twice_is_422_everywhere(client, path, name):
+    response = await client.get(path)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [
+        {"loc": ["query", name], "msg": "has several different values; give it once"}
+    ]
+
+
+async def test_a_repeated_parameter_is_judged_after_the_key(client, session):
+    refused = await client.get("/v1/stats/publishing?interval=day&interval=week")
+    assert refused.status_code == 401  # the key first, as for any other bad parameter
+    stats = auth(await make_key(session, "stats"))
+    response = await client.get("/v1/stats/publishing?interval=day&interval=week", headers=stats)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["query", "interval"]
+    same = await client.get("/v1/stats/publishing?interval=week&interval=week", headers=stats)
+    assert same.status_code == 200
