@@ -148,19 +148,28 @@ def problem_response(
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    default_slug, default_title = STATUS_SLUGS.get(status, ("error", "Error"))
     detail, extra = _bounded(detail, extra or {})
+    body = problem_body(status, detail, request.url.path, extra, slug=slug, title=title)
+    # Never cached: a 404 for an article published a minute later must not stick in a CDN.
+    headers = {"Cache-Control": "no-store", **(headers or {})}
+    return Response(body, status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def problem_body(
+    status: int, detail: str, instance: str, extra: dict[str, Any] | None = None, *,
+    slug: str | None = None, title: str | None = None,
+) -> bytes:  # fmt: skip
+    """The RFC 9457 document every error answer carries, encoded HTML-safe."""
+    default_slug, default_title = STATUS_SLUGS.get(status, ("error", "Error"))
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + (slug or default_slug),
         "title": title or default_title,
         "status": status,
         "detail": detail,
-        "instance": request.url.path,
+        "instance": instance,
+        **(extra or {}),
     }
-    body.update(extra)
-    # Never cached: a 404 for an article published a minute later must not stick in a CDN.
-    headers = {"Cache-Control": "no-store", **(headers or {})}
-    return Response(html_safe_json(body), status, headers=headers, media_type=PROBLEM_JSON)
+    return html_safe_json(body)
 
 
 def html_safe_json(value: Any) -> bytes:
@@ -175,17 +184,9 @@ async def send_problem(
     headers: list[tuple[bytes, bytes]] | None = None, errors: list[dict[str, Any]] | None = None,
 ) -> None:  # fmt: skip
     """A problem response from pure ASGI middleware, which runs outside the error handlers."""
-    slug, title = STATUS_SLUGS.get(status, ("error", "Error"))
-    problem: dict[str, Any] = {
-        "type": PROBLEM_BASE + slug,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": scope["path"],
-    }
-    if errors is not None:
-        problem["errors"] = errors
-    body = html_safe_json(problem)
+    body = problem_body(
+        status, detail, scope["path"], None if errors is None else {"errors": errors}
+    )
     raw = [
         (b"content-type", PROBLEM_JSON.encode()),
         (b"content-length", str(len(body)).encode()),

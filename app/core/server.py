@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from app.core.errors import PROBLEM_BASE, PROBLEM_JSON, html_safe_json
+from app.core.errors import PROBLEM_JSON, problem_body
 from app.core.middleware import new_request_id
 
 UNPARSABLE = "The request is not valid HTTP/1.1 (its request line or a header could not be read)."
@@ -20,15 +20,7 @@ UNPARSABLE = "The request is not valid HTTP/1.1 (its request line or a header co
 def unparsable_response(default_headers: list[tuple[bytes, bytes]]) -> bytes:
     """The whole 400 response, `default_headers` (uvicorn's date and server) first."""
     request_id = new_request_id()
-    body = html_safe_json(
-        {
-            "type": PROBLEM_BASE + "bad-request",
-            "title": "Bad request",
-            "status": 400,
-            "detail": UNPARSABLE,
-            "instance": "urn:byline:request:" + request_id.decode(),
-        }
-    )
+    body = problem_body(400, UNPARSABLE, "urn:byline:request:" + request_id.decode())
     headers = [
         *default_headers,
         (b"content-type", PROBLEM_JSON.encode()),

@@ -227,8 +227,7 @@ async def test_a_trailing_slash_on_nothing_is_a_404(client):
         ("/v1/articles/x/ninjs?version=3.1&version=2.2", "version"),
         ("/v1/changes?limit=1&limit=2", "limit"),
         ("/v1/export?since=2020-01-01&since=2021-01-01", "since"),
-        ("/v1/articles?sort=relevance&sort=-published_at", "sort"),
-    ],
+    ],  # /v1/articles: tests/articles/test_list.py
 )
 async def test_a_single_valued_parameter_given_twice_is_422_everywhere(client, path, name):
     response = await client.get(path)
